@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import sqlite3
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from . import errors as E
@@ -50,11 +51,14 @@ def a(role: str) -> str:
 
 
 def apply(conn: sqlite3.Connection, seq: int, envelope: Envelope, recorded_at: str,
-          verified_key: bytes | None = None) -> None:
+          verified_key: bytes | None = None,
+          defer: Callable[[bytes], None] | None = None) -> None:
     """Check ``envelope`` as entry ``seq`` and write the derived state it implies.
 
     ``verified_key``: the raw public key a signature check already passed with (outside the
     write lock); the signature is checked again only if the issuer's key has changed since.
+    ``defer``: instead of checking the signature here, hand the issuer's key to this callback
+    (the audit checks signatures on other cores while it replays).
     Raises a ``LedgerError`` subclass naming the field at fault; writes nothing then.
     """
     st = envelope.statement
@@ -62,7 +66,7 @@ def apply(conn: sqlite3.Connection, seq: int, envelope: Envelope, recorded_at: s
         _genesis(conn, seq, envelope)
         return
     role = _issuer_role(conn, st.issuer)
-    _check_key(conn, envelope, verified_key)
+    _check_key(conn, envelope, verified_key, defer)
     existing = conn.execute(
         "SELECT seq FROM statement_ids WHERE issuer = ? AND stmt_id = ?", (st.issuer, st.id)
     ).fetchone()
@@ -90,7 +94,8 @@ def _issuer_role(conn: sqlite3.Connection, issuer: str) -> str:
     return str(row[0])
 
 
-def _check_key(conn: sqlite3.Connection, envelope: Envelope, verified_key: bytes | None) -> None:
+def _check_key(conn: sqlite3.Connection, envelope: Envelope, verified_key: bytes | None,
+               defer: Callable[[bytes], None] | None) -> None:
     st = envelope.statement
     rows = conn.execute(
         "SELECT public, until_seq FROM keys WHERE party = ? AND key_id = ?", (st.issuer, envelope.key_id)
@@ -106,7 +111,9 @@ def _check_key(conn: sqlite3.Connection, envelope: Envelope, verified_key: bytes
             field="signature.key_id",
         )
     key = PublicKey.from_b64(active[0])
-    if verified_key != key.raw:
+    if defer is not None:
+        defer(key.raw)
+    elif verified_key != key.raw:
         try:
             envelope.verify(key)
         except E.BadSignature as e:

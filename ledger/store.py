@@ -206,7 +206,7 @@ def get_nodes(conn: sqlite3.Connection, wanted: Sequence[Node]) -> dict[Node, by
         for level, idx, h in conn.execute(
             f"SELECT level, idx, hash FROM nodes WHERE {where}", params
         ):
-            found[(level, idx)] = bytes(h)
+            found[(level, idx)] = as_bytes(h)
     missing = [n for n in wanted if n not in found]
     if missing:
         from .errors import IntegrityError
@@ -233,7 +233,7 @@ def checkpoint_at(conn: sqlite3.Connection, size_: int) -> tuple[int, bytes, str
 def entry_row(conn: sqlite3.Connection, seq: int) -> tuple[bytes, bytes] | None:
     """(canonical bytes, stored hash) of entry ``seq``."""
     row = conn.execute("SELECT canonical, hash FROM entries WHERE seq = ?", (seq,)).fetchone()
-    return (bytes(row[0]), bytes(row[1])) if row else None
+    return (as_bytes(row[0]), as_bytes(row[1])) if row else None
 
 
 def iter_entries(conn: sqlite3.Connection, start: int = 0, end: int | None = None,
@@ -248,10 +248,21 @@ def iter_entries(conn: sqlite3.Connection, start: int = 0, end: int | None = Non
             (seq, stop, chunk),
         ).fetchall()
         for s, c, h in rows:
-            yield int(s), bytes(c), bytes(h)
+            yield int(s), as_bytes(c), as_bytes(h)
         if len(rows) < chunk:
             return
         seq = int(rows[-1][0]) + 1
+
+
+def as_bytes(value: Any) -> bytes:
+    """A BLOB column's value as bytes, even if someone stored it as TEXT behind our back."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    if value is None:
+        return b""
+    if isinstance(value, int):
+        return str(value).encode()
+    return bytes(value)
 
 
 def query(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
