@@ -1,0 +1,293 @@
+"""The ``provenance`` command line (SPEC §11).
+
+Every command that reads or writes a ledger takes ``--home DIR`` after its name (or
+``PROVENANCE_HOME``). A ``LedgerError`` becomes one clear line on stderr and exit 1, never
+a traceback; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import canonical
+from .errors import LedgerError, Malformed
+from .keys import PrivateKey
+from .ledger import Ledger, default_home, format_time, new_id, utc_now
+from .statements import Envelope, sign
+from .verify import terminal_progress, verify_ledger
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def home_option(f: F) -> F:
+    return click.option(
+        "--home", "home", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).",
+    )(f)
+
+
+def clean_errors(f: F) -> F:
+    """Turn a LedgerError into one line on stderr and exit 1."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except LedgerError as e:
+            click.echo(f"error: {e.code}: {e.describe()}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_ledger(home: Path | None, readonly: bool = False) -> Ledger:
+    return Ledger.open(home or default_home(), readonly=readonly)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="provenance-ledger")
+def main() -> None:
+    """provenance: a verifiable, append-only ledger of supply-chain attestations."""
+
+
+@main.command()
+@home_option
+@click.option("--origin", default="provenance.localhost/ledger", show_default=True,
+              help="The ledger's origin: its checkpoint and note key name.")
+@click.option("--name", default=None, help="The operator's display name.")
+@clean_errors
+def init(home: Path | None, origin: str, name: str | None) -> None:
+    """Create a new ledger and operator key; print the verifier key."""
+    home = home or default_home()
+    with Ledger.init(home, origin, name=name) as ledger:
+        click.echo(ledger.verifier.to_text())
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@clean_errors
+def keygen(out: Path) -> None:
+    """Create a party key (PEM PKCS#8, mode 0600); print its public key and key_id."""
+    if out.exists():
+        raise click.UsageError(f"{out} exists already; refusing to overwrite a key")
+    key = PrivateKey.generate()
+    key.save(out)
+    click.echo(dumps({"public_key": key.public.b64, "key_id": key.public.key_id}))
+
+
+@main.group()
+def party() -> None:
+    """Register and update parties (operator only)."""
+
+
+@party.command("add")
+@click.argument("party_id")
+@click.option("--name", required=True)
+@click.option("--role", required=True)
+@click.option("--country", required=True)
+@click.option("--key", "keys", multiple=True, required=True, help="Public key (base64); repeatable.")
+@click.option("--os-id", default=None, help="Open Supply Hub facility id.")
+@click.option("--gln", default=None, help="GS1 Global Location Number.")
+@home_option
+@clean_errors
+def party_add(party_id: str, name: str, role: str, country: str, keys: tuple[str, ...],
+              os_id: str | None, gln: str | None, home: Path | None) -> None:
+    """Register a party or replace its record and keys (keys left out are retired)."""
+    identifiers = {k: v for k, v in (("os_id", os_id), ("gln", gln)) if v}
+    with open_ledger(home) as ledger:
+        statement = {
+            "type": "party", "id": new_id(), "issuer": "operator",
+            "issued_at": format_time(utc_now()),
+            "body": {"party": party_id, "name": name, "role": role, "country": country,
+                     "identifiers": identifiers, "keys": list(keys)},
+        }
+        result = ledger.append_one(ledger.sign_as_operator(statement))
+        click.echo(dumps(ledger.appended_views([result])[0]))
+
+
+@main.command("sign")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.argument("statement_file", type=click.Path(dir_okay=False, path_type=Path))
+@clean_errors
+def sign_cmd(key_file: Path, statement_file: Path) -> None:
+    """Sign statements offline; print the envelopes (one JSON line each).
+
+    The file holds one statement (JSON) or many (JSON Lines). A statement without ``id`` or
+    ``issued_at`` gets a fresh UUID and the current time.
+    """
+    key = PrivateKey.load(key_file)
+    for _, item in read_documents(statement_file):
+        if isinstance(item, LedgerError):
+            raise item
+        if isinstance(item, dict):
+            item.setdefault("id", new_id())
+            item.setdefault("issued_at", format_time(utc_now()))
+        click.echo(dumps(sign(item, key).to_json()))
+
+
+def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
+    """One JSON document, or JSON Lines: yield (line number, value or the parse error)."""
+    data = path.read_bytes() if str(path) != "-" else sys.stdin.buffer.read()
+    stripped = data.strip()
+    if not stripped:
+        return
+    try:
+        yield 1, canonical.parse(stripped)
+        return
+    except Malformed:
+        if b"\n" not in stripped:
+            raise
+    for n, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield n, canonical.parse(line)
+        except LedgerError as e:
+            yield n, e
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--server", default=None, help="Post to a running server instead of a local ledger.")
+@home_option
+@clean_errors
+def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> None:
+    """Append envelopes (one per file, or JSON Lines); print one JSON line per envelope.
+
+    Each file is one batch: one transaction, one checkpoint. Exit 0 if all were appended,
+    1 if any was refused.
+    """
+    refused = False
+    if server:
+        from .client import post_envelopes
+
+        for path in files:
+            for line in post_envelopes(server, read_documents(path)):
+                refused |= "error" in line
+                click.echo(dumps(line))
+        sys.exit(1 if refused else 0)
+    with open_ledger(home) as ledger:
+        for path in files:
+            envelopes: list[Envelope] = []
+            slots: list[dict[str, Any] | int] = []
+            for _, doc in read_documents(path):
+                try:
+                    if isinstance(doc, LedgerError):
+                        raise doc
+                    envelopes.append(Envelope.from_json(doc))
+                    slots.append(len(envelopes) - 1)
+                except LedgerError as e:
+                    slots.append(e.to_json())
+            views = ledger.appended_views(ledger.append(envelopes)) if envelopes else []
+            for slot in slots:
+                line = views[slot] if isinstance(slot, int) else slot
+                refused |= "error" in line
+                click.echo(dumps(line))
+    sys.exit(1 if refused else 0)
+
+
+@main.command()
+@home_option
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A checkpoint kept elsewhere: prove the ledger still extends it.")
+@clean_errors
+def verify(home: Path | None, checkpoint_file: Path | None) -> None:
+    """Audit everything from the raw bytes; one line per problem, exit 1 if any."""
+    external = checkpoint_file.read_text() if checkpoint_file else None
+    with open_ledger(home, readonly=True) as ledger:
+        report = verify_ledger(ledger.conn, external=external, progress=terminal_progress())
+    for problem in report.problems:
+        click.echo(str(problem))
+    if report.ok:
+        click.echo(f"ok: {report.size} entries, {report.checkpoints} checkpoints verified", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.group()
+def prove() -> None:
+    """Inclusion and consistency proofs (RFC 9162) as JSON."""
+
+
+@prove.command("inclusion")
+@click.argument("seq", type=int)
+@click.option("--size", type=int, default=None, help="Tree size (default: the latest checkpoint).")
+@home_option
+@clean_errors
+def prove_inclusion(seq: int, size: int | None, home: Path | None) -> None:
+    with open_ledger(home, readonly=True) as ledger:
+        click.echo(dumps(ledger.inclusion_proof(seq, size).to_json()))
+
+
+@prove.command("consistency")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@home_option
+@clean_errors
+def prove_consistency(old: int, new: int, home: Path | None) -> None:
+    with open_ledger(home, readonly=True) as ledger:
+        click.echo(dumps(ledger.consistency_proof(old, new).to_json()))
+
+
+@main.command()
+@home_option
+@clean_errors
+def checkpoint(home: Path | None) -> None:
+    """Print the latest signed checkpoint."""
+    with open_ledger(home, readonly=True) as ledger:
+        click.echo(ledger.latest_checkpoint().note, nl=False)
+
+
+@main.command()
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Print what GET /api/v1/ledger returns.")
+@clean_errors
+def info(home: Path | None, as_json: bool) -> None:
+    """The ledger's origin, verifier key, size, root and checkpoint."""
+    with open_ledger(home, readonly=True) as ledger:
+        data = ledger.info()
+    if as_json:
+        click.echo(dumps(data))
+        return
+    click.echo(f"origin:  {data['origin']}\nvkey:    {data['vkey']}\nsize:    {data['size']}\n"
+               f"root:    {data['root']}\n\n{data['checkpoint']}", nl=False)
+
+
+@main.command()
+@click.argument("seq", type=int)
+@home_option
+@clean_errors
+def show(seq: int, home: Path | None) -> None:
+    """Print what GET /api/v1/entries/<seq> returns."""
+    with open_ledger(home, readonly=True) as ledger:
+        click.echo(dumps(ledger.entry_view(seq)))
+
+
+def _register_optional() -> None:
+    """Commands from modules that build on the core (trace, web, demo, backups)."""
+    import importlib
+
+    for module in ("ledger.cli_trace", "ledger.cli_ops", "web.cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            continue
+        mod.register(main)
+
+
+_register_optional()
+
+if __name__ == "__main__":
+    main()
