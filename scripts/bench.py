@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Measure speed and memory as ratios against the bare cost of the work.
+
+Run: .venv/bin/python scripts/bench.py [--quick] [--only NAME ...]
+
+Figures (printed as a table and written to artifacts/bench.json):
+- submit: 20,000 signed statements in one `provenance submit` (JSON Lines), as
+  bare / actual, where bare is verifying their 20,000 Ed25519 signatures on one core
+  (aim >= 0.8);
+- verify: `provenance verify` of that ledger against the same bare cost (aim >= 1.6);
+- proofs: inclusion and consistency proof time at 1,000 and 100,000 entries (aim: the
+  larger within 1.5x of the smaller);
+- trace: a product with 6 tiers and 50 input lots on ledgers of 1,000 and 100,000
+  entries (aim within 1.5x);
+- http: shopper page and inclusion proof latency over HTTP at both sizes; appends/s;
+- memory: peak RSS of `verify` at both sizes (flat: the ledger is streamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
+
+from ledger.builder import Builder  # noqa: E402
+from ledger.ledger import Ledger  # noqa: E402
+from ledger.statements import Envelope  # noqa: E402
+
+PROVENANCE = str(ROOT / ".venv" / "bin" / "provenance")
+RESULTS: dict[str, object] = {}
+
+
+def timed(fn, repeat: int = 1) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def median_ms(fn, n: int = 50) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def bare_verify_seconds(envelopes: list[Envelope], keys: dict[str, bytes]) -> float:
+    """The bare cost: verify every signature once, on one core, nothing else."""
+    work = [(Ed25519PublicKey.from_public_bytes(keys[e.statement.issuer]), e.sig, e.statement.message)
+            for e in envelopes]
+
+    def run() -> None:
+        for key, sig, msg in work:
+            key.verify(sig, msg)
+
+    return timed(run, repeat=3)
+
+
+def make_workload(b: Builder, n: int, prefix: str = "w") -> list[Envelope]:
+    """``n`` realistic statements: origins, shipments, transformations and audits by 50 parties."""
+    farms = [f"{prefix}-farm-{i}" for i in range(40)]
+    mills = [f"{prefix}-mill-{i}" for i in range(10)]
+    with b.batch():
+        for f in farms:
+            b.party(f, f"Farm {f}", "farm", "IN")
+        for m in mills:
+            b.party(m, f"Mill {m}", "processor", "BD")
+        b.party(f"{prefix}-auditor", "Auditor", "auditor", "DE")
+    out: list[Envelope] = []
+    i = 0
+    while len(out) < n:
+        f, m = farms[i % len(farms)], mills[i % len(mills)]
+        lot = f"{prefix}-L{i}"
+        out.append(b.envelope("material-origin", f, {
+            "lot": lot, "material": "seed cotton", "quantity": {"amount": "1000", "unit": "kg"},
+            "origin": {"country": "IN", "region": "Gujarat"}, "produced_on": "2026-03-01",
+            "certifications": []}))
+        out.append(b.envelope("shipment", f, {
+            "lot": lot, "amount": "1000", "unit": "kg", "to": m, "shipped_on": "2026-03-05"}))
+        out.append(b.envelope("transformation", m, {
+            "process": "ginning", "date": "2026-03-10", "inputs": [{"lot": lot, "amount": "1000", "unit": "kg"}],
+            "outputs": [{"lot": f"{lot}-lint", "material": "lint", "amount": "350", "unit": "kg"}]}))
+        if i % 10 == 0:
+            out.append(b.envelope("labor-attestation", f"{prefix}-auditor", {
+                "facility": m, "standard": "SA8000", "audit_date": "2026-01-01", "valid_until": "2027-01-01",
+                "outcome": "pass", "indicators": {k: "absent" for k in __import__("ledger.fields").fields.ILO_INDICATORS},
+                "findings": [], "evidence": []}))
+        i += 1
+    return out[:n]
+
+
+def peak_rss_mib(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(seconds, peak RSS MiB) of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+    elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(after, before) / 1024
+
+
+def bench_submit_verify(tmp: Path, n: int) -> None:
+    home = tmp / "submit"
+    ledger = Ledger.init(home, "bench.localhost/submit")
+    b = Builder(ledger, seed="bench")
+    envelopes = make_workload(b, n)
+    ledger.close()
+    keys = {p: k.public.raw for p, k in b.keys.items()}
+    path = tmp / "batch.jsonl"
+    with path.open("w") as f:
+        for e in envelopes:
+            f.write(json.dumps(e.to_json(), separators=(",", ":")) + "\n")
+    bare = bare_verify_seconds(envelopes, keys)
+    t_submit = timed(lambda: subprocess.run([PROVENANCE, "submit", str(path), "--home", str(home)],
+                                            check=True, stdout=subprocess.DEVNULL))
+    t_verify, rss = peak_rss_mib([PROVENANCE, "verify", "--home", str(home)])
+    RESULTS["submit"] = {"n": n, "bare_s": round(bare, 3), "submit_s": round(t_submit, 3),
+                         "ratio": round(bare / t_submit, 2), "aim": 0.8}
+    RESULTS["verify"] = {"n": n, "verify_s": round(t_verify, 3), "ratio": round(bare / t_verify, 2),
+                         "aim": 1.6, "peak_rss_mib": round(rss, 1)}
+
+
+def grow(home: Path, origin: str, n: int) -> Ledger:
+    ledger = Ledger.init(home, origin)
+    b = Builder(ledger, seed=origin)
+    envelopes = make_workload(b, n - ledger.size)
+    for i in range(0, len(envelopes), 5000):
+        ledger.append(envelopes[i:i + 5000])
+    return ledger
+
+
+def bench_proofs(ledgers: dict[int, Ledger]) -> None:
+    out = {}
+    for n, ledger in ledgers.items():
+        size = ledger.size
+        seqs = [(i * 7919) % size for i in range(200)]
+        inc = median_ms(lambda: [ledger.inclusion_proof(s, size) for s in seqs], 5) / len(seqs)
+        con = median_ms(lambda: [ledger.consistency_proof(s or 1, size) for s in seqs], 5) / len(seqs)
+        out[n] = {"inclusion_ms": round(inc, 4), "consistency_ms": round(con, 4)}
+    small, large = min(out), max(out)
+    RESULTS["proofs"] = {**{str(k): v for k, v in out.items()},
+                         "inclusion_ratio": round(out[large]["inclusion_ms"] / out[small]["inclusion_ms"], 2),
+                         "consistency_ratio": round(out[large]["consistency_ms"] / out[small]["consistency_ms"], 2),
+                         "aim": "<= 1.5"}
+
+
+def bench_memory(tmp: Path, ledgers: dict[int, Ledger]) -> None:
+    out = {}
+    for n, ledger in ledgers.items():
+        t, rss = peak_rss_mib([PROVENANCE, "verify", "--home", str(ledger.home)])
+        out[str(n)] = {"verify_s": round(t, 2), "peak_rss_mib": round(rss, 1)}
+    RESULTS["memory"] = out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    ap.add_argument("--only", nargs="*", default=None)
+    args = ap.parse_args()
+    n_submit = 2000 if args.quick else 20000
+    sizes = (1000, 10000) if args.quick else (1000, 100000)
+    tmp = Path(tempfile.mkdtemp(prefix="provenance-bench-"))
+    try:
+        want = set(args.only or ["submit", "proofs", "memory", "trace", "http"])
+        if "submit" in want:
+            bench_submit_verify(tmp, n_submit)
+            print(json.dumps({k: RESULTS[k] for k in ("submit", "verify")}), flush=True)
+        if want & {"proofs", "memory", "trace", "http"}:
+            ledgers = {n: grow(tmp / f"l{n}", f"bench.localhost/l{n}", n) for n in sizes}
+            if "proofs" in want:
+                bench_proofs(ledgers)
+            if "memory" in want:
+                bench_memory(tmp, ledgers)
+            extra = ROOT / "scripts" / "bench_more.py"
+            if extra.exists() and want & {"trace", "http"}:
+                sys.path.insert(0, str(extra.parent))
+                import bench_more  # type: ignore[import-not-found]
+
+                RESULTS.update(bench_more.run(ledgers, want, tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out = ROOT / "artifacts"
+    out.mkdir(exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(RESULTS, indent=2))
+    print(json.dumps(RESULTS, indent=2))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
