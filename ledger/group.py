@@ -1,0 +1,78 @@
+"""Group commit: many concurrent appenders, one transaction per group (issue 5).
+
+Each caller hands its envelope to ``GroupCommitter.append`` and blocks; one committer
+thread drains everything queued so far and appends it as one batch, so a burst of N
+requests costs one fsync instead of N. A caller is answered only after its group's
+transaction has committed, so an acknowledgement always means durable.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from .errors import LedgerError
+from .ledger import Appended, Ledger
+from .statements import Envelope
+
+MAX_GROUP = 256
+
+
+class GroupCommitter:
+    def __init__(self, open_ledger: Callable[[], Ledger], max_group: int = MAX_GROUP) -> None:
+        self._open = open_ledger
+        self._queue: queue.Queue[tuple[Envelope, Future[dict[str, Any]]] | None] = queue.Queue()
+        self._max = max_group
+        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._thread.start()
+
+    def append(self, envelope: Envelope, timeout: float | None = 60) -> dict[str, Any]:
+        """Append ``envelope`` with whatever else is queued; return its entry view, or raise
+        its refusal."""
+        future: Future[dict[str, Any]] = Future()
+        self._queue.put((envelope, future))
+        return future.result(timeout)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        ledger = self._open()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                group = [item]
+                while len(group) < self._max:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        self._queue.put(None)
+                        break
+                    group.append(more)
+                self._commit(ledger, group)
+        finally:
+            ledger.close()
+
+    @staticmethod
+    def _commit(ledger: Ledger, group: list[tuple[Envelope, Future[dict[str, Any]]]]) -> None:
+        try:
+            results = ledger.append([e for e, _ in group])
+            views = ledger.appended_views(results)
+        except BaseException as e:  # the whole group failed: tell every caller
+            for _, future in group:
+                future.set_exception(e)
+            return
+        for (_, future), result, view in zip(group, results, views, strict=True):
+            if isinstance(result, LedgerError):
+                future.set_exception(result)
+            else:
+                assert isinstance(result, Appended)
+                future.set_result(view)
