@@ -4,8 +4,8 @@
 Its fast path is the standard library's encoder, which produces JCS exactly for the
 values the ledger admits (strings, integers within ±2^53, booleans, null, arrays and
 objects) except for one case: object keys outside the Basic Multilingual Plane, which
-JCS orders by UTF-16 code units. Such output falls back to the ``rfc8785`` library.
-A property test holds the two equal.
+JCS orders by UTF-16 code units; such values are re-encoded with that order. A property
+test holds the result equal to the ``rfc8785`` library's.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import rfc8785
-
 from .errors import Malformed, TooLarge
 
-MAX_SAFE_INTEGER = 2**53
+MAX_SAFE_INTEGER = 2**53  # SPEC §2: integers stay within ±2^53
 MAX_DEPTH = 32
 
 _encoder = json.JSONEncoder(
@@ -34,14 +32,24 @@ def jcs(value: Any) -> bytes:
     """
     text = _encoder.encode(value)
     if not text.isascii() and max(text) > "\uffff":
-        try:
-            return rfc8785.dumps(value)
-        except (rfc8785.CanonicalizationError, ValueError) as e:
-            raise Malformed(f"cannot canonicalize: {e}") from e
+        text = _utf16_ordered(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as e:
         raise Malformed("string holds a lone surrogate, which is not valid Unicode") from e
+
+
+def _utf16_ordered(value: Any) -> str:
+    """JCS text with object keys ordered by UTF-16 code units (RFC 8785 §3.2.3), which differs
+    from code point order only when keys hold characters outside the BMP."""
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-16-be", "surrogatepass"))
+        return "{" + ",".join(
+            _encoder.encode(k) + ":" + _utf16_ordered(v) for k, v in items
+        ) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_utf16_ordered(v) for v in value) + "]"
+    return _encoder.encode(value)
 
 
 def _refuse_float(text: str) -> Any:
@@ -87,6 +95,8 @@ def parse(data: bytes | str, *, limit: int | None = None) -> Any:
         raise Malformed(f"not JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
     except RecursionError as e:
         raise Malformed(f"nested deeper than {MAX_DEPTH}") from e
+    except ValueError as e:  # e.g. an integer of more than 4,300 digits
+        raise Malformed(f"not acceptable JSON: {e}") from e
     check_value(value)
     return value
 

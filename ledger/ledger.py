@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import merkle, rules, store
-from .errors import ConfigError, LedgerError, NotFound, ProofError
+from . import merkle, rules, store, workers
+from .errors import BadSignature, ConfigError, LedgerError, NotFound, ProofError
 from .keys import PrivateKey, PublicKey, b64
 from .merkle import ConsistencyProof, Frontier, InclusionProof, Node
 from .note import Checkpoint, SignedCheckpoint, Signer, Verifier, check_origin
@@ -158,17 +158,31 @@ class Ledger:
 
     # -- appending --------------------------------------------------------------------
 
-    def append(self, envelopes: Sequence[Envelope],
-               preverified: Sequence[bytes | None] | None = None) -> list[Appended | LedgerError]:
+    def append(self, envelopes: Sequence[Envelope], *,
+               nodes: NodeCache | None = None) -> list[Appended | LedgerError]:
         """Append a batch in one transaction; return, per envelope, its entry or its refusal.
 
-        Signatures are checked before the write lock against the keys registered now
-        (``preverified`` may carry keys a caller already checked with); ``rules.apply``
-        re-checks the key inside the lock. A refused envelope appends and changes nothing.
-        The batch commits once, with one checkpoint for the size it reaches.
+        A refused envelope appends and changes nothing. The batch commits once, with one
+        checkpoint for the size it reaches. Signatures of a small batch are checked before
+        the write lock is taken; a large batch has them checked on the other cores while the
+        rules run, and if any fails, the transaction is rolled back and the batch replayed
+        with those envelopes refused. ``nodes``, if given, receives the Merkle nodes the
+        batch creates (so proofs for the batch need no further reads).
         """
-        if preverified is None:
-            preverified = self.preverify(envelopes)
+        if len(envelopes) >= workers.INLINE_BELOW and workers.cores() > 1:
+            pool = workers.Verifier(len(envelopes))
+            try:
+                results = self._append(envelopes, None, pool, nodes)
+            except _SignaturesFailed as e:
+                bad = {i: BadSignature("signature does not verify with the issuer's key",
+                                       field="signature.sig") for i in e.failed}
+                results = self._append(envelopes, self.preverify(envelopes), None, nodes, bad)
+            return results
+        return self._append(envelopes, self.preverify(envelopes), None, nodes)
+
+    def _append(self, envelopes: Sequence[Envelope], preverified: Sequence[bytes | None] | None,
+                pool: workers.Verifier | None, cache: NodeCache | None,
+                refused: dict[int, LedgerError] | None = None) -> list[Appended | LedgerError]:
         results: list[Appended | LedgerError | None] = [None] * len(envelopes)
         accepted: list[tuple[int, Entry]] = []
         conn = self.conn
@@ -176,12 +190,21 @@ class Ledger:
             size, last_hash, last_time = store.head(conn)
             frontier = self._frontier(size)
             prev = last_hash.hex() if last_hash else ZERO_HASH
-            nodes: list[tuple[int, int, bytes]] = []
+            created: list[tuple[int, int, bytes]] = []
+            issuers = rules.IssuerCache()
             for i, envelope in enumerate(envelopes):
+                if refused and i in refused:
+                    results[i] = refused[i]
+                    continue
                 recorded_at = self._recorded_at(last_time)
+                defer = None
+                if pool is not None:
+                    def defer(public: bytes, i: int = i, envelope: Envelope = envelope) -> None:
+                        pool.add(i, public, envelope.statement.message, envelope.sig)
                 try:
                     with store.savepoint(conn):
-                        rules.apply(conn, size, envelope, recorded_at, preverified[i])
+                        rules.apply(conn, size, envelope, recorded_at,
+                                    preverified[i] if preverified else None, defer, issuers)
                         entry = Entry.build(size, prev, recorded_at, envelope)
                         st = envelope.statement
                         store.insert_entry(conn, size, entry.hash, entry.canonical, st.type,
@@ -189,16 +212,22 @@ class Ledger:
                 except LedgerError as e:
                     results[i] = e
                     continue
-                nodes.extend(frontier.append(entry.hash))
+                created.extend(frontier.append(entry.hash))
                 accepted.append((i, entry))
                 size, prev, last_time = size + 1, entry.hash.hex(), recorded_at
+            if pool is not None:
+                failed = pool.failures()
+                if failed:
+                    raise _SignaturesFailed(failed)
             checkpoint = None
             if accepted:
-                store.insert_nodes(conn, nodes)
+                store.insert_nodes(conn, created)
                 checkpoint = SignedCheckpoint.sign(
                     Checkpoint(self.origin, size, frontier.root()), self.signer
                 )
                 store.insert_checkpoint(conn, size, checkpoint.checkpoint.root, checkpoint.note)
+        if cache is not None:
+            cache.known.update(((level, idx), h) for level, idx, h in created)
         for i, entry in accepted:
             assert checkpoint is not None
             results[i] = Appended(entry, checkpoint)
@@ -362,6 +391,14 @@ class Ledger:
 
     def iter_entries(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes, bytes]]:
         return store.iter_entries(self.conn, start, end)
+
+
+class _SignaturesFailed(Exception):
+    """Raised inside the append transaction to roll it back when a deferred check failed."""
+
+    def __init__(self, failed: list[int]) -> None:
+        super().__init__(f"{len(failed)} signatures failed")
+        self.failed = failed
 
 
 def _note_text(note: str) -> str:

@@ -220,8 +220,10 @@ def root_from_inclusion_proof(
 
     Raises ``ProofError`` for a proof of the wrong length or an index outside the tree.
     """
-    if index >= size:
-        raise ProofError(f"leaf index {index} >= tree size {size}")
+    if not 0 <= index < size:
+        raise ProofError(f"leaf index {index} is outside the tree of size {size}")
+    if len(leaf) != 32 or any(len(p) != 32 for p in proof):
+        raise ProofError("hashes must be 32 bytes")
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
@@ -254,8 +256,10 @@ def roots_from_consistency_proof(
     old: int, new: int, old_root: bytes, proof: Sequence[bytes]
 ) -> tuple[bytes, bytes]:
     """RFC 9162 §2.1.4.2: the (old, new) roots that ``proof`` implies. Raises ``ProofError``."""
-    if old > new:
+    if not 0 <= old <= new:
         raise ProofError(f"old size {old} > new size {new}")
+    if len(old_root) != 32 or any(len(p) != 32 for p in proof):
+        raise ProofError("hashes must be 32 bytes")
     if old == new or old == 0:
         if proof:
             raise ProofError("consistency proof must be empty for these sizes")
@@ -293,6 +297,12 @@ def verify_consistency(
     old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
 ) -> None:
     """Return if the tree of ``new`` with ``new_root`` extends the one of ``old``; else raise."""
+    if old == new:
+        if proof:
+            raise ProofError("consistency proof between equal sizes must be empty")
+        if old_root != new_root:
+            raise RootMismatch(old_root, new_root)
+        return
     if old == 0:
         if proof:
             raise ProofError("consistency proof from size 0 must be empty")

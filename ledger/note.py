@@ -52,8 +52,8 @@ class Verifier:
 
     @classmethod
     def from_text(cls, text: str) -> Verifier:
-        parts = text.strip().split("+")
-        if len(parts) != 3:
+        parts = text.strip().split("+", 2)
+        if len(parts) != 3 or not parts[0]:
             raise Malformed("verifier key must be name+hash+key", field="vkey")
         name, hash_hex, key_b64 = parts
         try:
@@ -82,6 +82,7 @@ class Signer:
         """Sign ``text`` (which must end in a newline) and return the whole note."""
         if not text.endswith("\n"):
             raise ValueError("note text must end with a newline")
+        _check_text(text)
         sig = self.key.sign(text.encode("utf-8"))
         line = f"{SIG_PREFIX}{self.name} {b64(self.verifier.hash + sig)}\n"
         return f"{text}\n{line}"
@@ -94,6 +95,7 @@ def open_note(note: str, verifier: Verifier) -> str:
     if sep < 0 or not note.endswith("\n"):
         raise Malformed("not a signed note: no blank line before the signatures")
     text, sigs = note[: sep + 1], note[sep + 2 :]
+    _check_text(text)
     lines = sigs.splitlines()
     if not lines or len(lines) > MAX_SIGNATURES:
         raise Malformed("signed note has no signature lines")
@@ -117,6 +119,12 @@ def open_note(note: str, verifier: Verifier) -> str:
     return text
 
 
+def _check_text(text: str) -> None:
+    """C2SP signed-note: the text is UTF-8 without ASCII control characters but newline."""
+    if any(c < " " and c != "\n" for c in text) or "\x7f" in text:
+        raise Malformed("note text holds a control character")
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """C2SP tlog-checkpoint body: origin, tree size, root hash (and optional extension lines)."""
@@ -138,7 +146,9 @@ class Checkpoint:
         if len(lines) < 3:
             raise Malformed("checkpoint needs origin, size and root lines")
         origin, size_text, root_b64, *ext = lines
-        if not re.fullmatch(r"0|[1-9][0-9]{0,18}", size_text):
+        if not origin:
+            raise Malformed("checkpoint origin is empty")
+        if not re.fullmatch(r"0|[1-9][0-9]{0,17}", size_text):
             raise Malformed(f"checkpoint size {size_text!r} is not a decimal number")
         try:
             root = base64.b64decode(root_b64, validate=True)

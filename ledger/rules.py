@@ -50,56 +50,87 @@ def a(role: str) -> str:
     return f"an {role}" if role[0] in "aeiou" else f"a {role}"
 
 
+class IssuerCache:
+    """Issuers' roles and keys, read once per transaction (a party statement clears it).
+
+    Make a new one for each transaction: another process may register keys in between.
+    """
+
+    def __init__(self) -> None:
+        self.roles: dict[str, str] = {}
+        self.keys: dict[tuple[str, str], list[tuple[str, int | None]]] = {}
+        self.parsed: dict[str, PublicKey] = {}
+
+    def clear(self) -> None:
+        self.roles.clear()
+        self.keys.clear()
+
+
 def apply(conn: sqlite3.Connection, seq: int, envelope: Envelope, recorded_at: str,
           verified_key: bytes | None = None,
-          defer: Callable[[bytes], None] | None = None) -> None:
+          defer: Callable[[bytes], None] | None = None,
+          cache: IssuerCache | None = None) -> None:
     """Check ``envelope`` as entry ``seq`` and write the derived state it implies.
 
     ``verified_key``: the raw public key a signature check already passed with (outside the
     write lock); the signature is checked again only if the issuer's key has changed since.
     ``defer``: instead of checking the signature here, hand the issuer's key to this callback
-    (the audit checks signatures on other cores while it replays).
+    (the audit checks signatures on other cores while it replays). ``cache``: issuers'
+    roles and keys already read in this transaction.
     Raises a ``LedgerError`` subclass naming the field at fault; writes nothing then.
     """
     st = envelope.statement
     if st.type == "genesis":
         _genesis(conn, seq, envelope)
         return
-    role = _issuer_role(conn, st.issuer)
-    _check_key(conn, envelope, verified_key, defer)
-    existing = conn.execute(
-        "SELECT seq FROM statement_ids WHERE issuer = ? AND stmt_id = ?", (st.issuer, st.id)
-    ).fetchone()
-    if existing:
+    cache = cache if cache is not None else IssuerCache()
+    role = _issuer_role(conn, st.issuer, cache)
+    _check_key(conn, envelope, verified_key, defer, cache)
+    try:
+        conn.execute(
+            "INSERT INTO statement_ids (issuer, stmt_id, seq) VALUES (?, ?, ?)",
+            (st.issuer, st.id, seq),
+        )
+    except sqlite3.IntegrityError:
+        existing = conn.execute(
+            "SELECT seq FROM statement_ids WHERE issuer = ? AND stmt_id = ?", (st.issuer, st.id)
+        ).fetchone()
         raise E.Replay(
             f"statement {st.id!r} of {st.issuer} is already entry {existing[0]}",
             field="statement.id", seq=existing[0],
-        )
+        ) from None
     if parse_timestamp(st.issued_at) > parse_timestamp(recorded_at) + CLOCK_SKEW:
         raise E.ClockSkew(
             f"{st.issued_at} is more than 5 minutes after the ledger's clock ({recorded_at})",
             field="statement.issued_at",
         )
+    if st.type == "party":
+        cache.clear()
     HANDLERS[st.type](conn, seq, st, role)
-    conn.execute(
-        "INSERT INTO statement_ids (issuer, stmt_id, seq) VALUES (?, ?, ?)", (st.issuer, st.id, seq)
-    )
+    if st.type == "party":
+        cache.clear()
     _link(conn, seq, "party", st.issuer)
 
 
-def _issuer_role(conn: sqlite3.Connection, issuer: str) -> str:
-    row = conn.execute("SELECT role FROM parties WHERE id = ?", (issuer,)).fetchone()
-    if row is None:
-        raise E.UnknownIssuer(f"{issuer!r} is not a registered party", field="statement.issuer")
-    return str(row[0])
+def _issuer_role(conn: sqlite3.Connection, issuer: str, cache: IssuerCache) -> str:
+    role = cache.roles.get(issuer)
+    if role is None:
+        row = conn.execute("SELECT role FROM parties WHERE id = ?", (issuer,)).fetchone()
+        if row is None:
+            raise E.UnknownIssuer(f"{issuer!r} is not a registered party", field="statement.issuer")
+        role = cache.roles[issuer] = str(row[0])
+    return role
 
 
 def _check_key(conn: sqlite3.Connection, envelope: Envelope, verified_key: bytes | None,
-               defer: Callable[[bytes], None] | None) -> None:
+               defer: Callable[[bytes], None] | None, cache: IssuerCache) -> None:
     st = envelope.statement
-    rows = conn.execute(
-        "SELECT public, until_seq FROM keys WHERE party = ? AND key_id = ?", (st.issuer, envelope.key_id)
-    ).fetchall()
+    rows = cache.keys.get((st.issuer, envelope.key_id))
+    if rows is None:
+        rows = cache.keys[(st.issuer, envelope.key_id)] = conn.execute(
+            "SELECT public, until_seq FROM keys WHERE party = ? AND key_id = ?",
+            (st.issuer, envelope.key_id),
+        ).fetchall()
     if not rows:
         raise E.UnknownKey(
             f"key {envelope.key_id} is not a key of {st.issuer}", field="signature.key_id"
@@ -110,7 +141,9 @@ def _check_key(conn: sqlite3.Connection, envelope: Envelope, verified_key: bytes
             f"key {envelope.key_id} of {st.issuer} was retired at entry {max(r[1] for r in rows)}",
             field="signature.key_id",
         )
-    key = PublicKey.from_b64(active[0])
+    key = cache.parsed.get(active[0])
+    if key is None:
+        key = cache.parsed[active[0]] = PublicKey.from_b64(active[0])
     if defer is not None:
         defer(key.raw)
     elif verified_key != key.raw:

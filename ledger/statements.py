@@ -6,6 +6,7 @@ state (who may sign, custody, balances, replay) lives in ``rules``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,7 +258,7 @@ class Entry:
     envelope: Envelope
     canonical: bytes
 
-    @property
+    @functools.cached_property
     def hash(self) -> bytes:
         """The entry hash: RFC 9162 leaf hash of the canonical bytes."""
         return leaf_hash(self.canonical)

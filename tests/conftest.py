@@ -12,3 +12,187 @@ from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, database=None, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
+
+
+# -- the core ledger (issue 2): a fresh ledger per test, as in Flask's tutorial ----------------
+
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+from ledger.builder import Builder  # noqa: E402
+from ledger.canonical import jcs  # noqa: E402
+from ledger.keys import PASSPHRASE_ENV, STATEMENT_PREFIX, PrivateKey, b64  # noqa: E402
+from ledger.ledger import HOME_ENV, Appended, Ledger  # noqa: E402
+from ledger.statements import Envelope  # noqa: E402
+
+TEST_ORIGIN = "ledger.test/provenance"
+BUILDER_SEED = "provenance-tests"
+# In the past of any real clock, so envelopes built in-process are also accepted by a
+# ledger that runs on the real clock (the CLI as a process).
+TEST_NOW = dt.datetime(2025, 6, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+# One registered party per role (the operator is the ledger's own).
+TEST_CAST = (
+    ("farm-a", "Green Valley Cotton", "farm", "IN"),
+    ("mine-a", "Katanga Cobalt", "mine", "CD"),
+    ("proc-a", "Coimbatore Spinning", "processor", "IN"),
+    ("make-a", "Dhaka Garments", "manufacturer", "BD"),
+    ("trade-a", "Kowloon Trading", "trader", "HK"),
+    ("brand-a", "Nordic Wear", "brand", "SE"),
+    ("brand-b", "Berlin Basics", "brand", "DE"),
+    ("audit-a", "Alpine Audits", "auditor", "CH"),
+)
+
+
+class FakeClock:
+    """A ledger clock that stands still until a test moves it."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(TEST_NOW)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
+    """A fresh ledger (genesis only) in ``tmp_path/home``, on the fake ``clock``."""
+    monkeypatch.delenv(PASSPHRASE_ENV, raising=False)
+    monkeypatch.delenv(HOME_ENV, raising=False)
+    led = Ledger.init(tmp_path / "home", TEST_ORIGIN, name="Test Operator", clock=clock)
+    yield led
+    led.close()
+
+
+@pytest.fixture
+def builder(ledger: Ledger) -> Builder:
+    """A Builder over ``ledger`` with a fixed seed: party keys and statement ids are
+    deterministic. Use one Builder per ledger (a second one would repeat the ids)."""
+    return Builder(ledger, seed=BUILDER_SEED)
+
+
+@pytest.fixture
+def cast(builder: Builder) -> Builder:
+    """``builder`` after one batch registering TEST_CAST (entries 1..8)."""
+    with builder.batch():
+        for pid, name, role, country in TEST_CAST:
+            builder.party(pid, name, role, country)
+    return builder
+
+
+@pytest.fixture
+def sign_raw() -> Callable[..., dict[str, Any]]:
+    """Sign a statement dict WITHOUT validating it (to build envelopes the ledger must
+    refuse): ``sign_raw(statement, key, prefix=..., key_id=...)`` -> envelope JSON."""
+
+    def sign(statement: Any, key: PrivateKey, *, prefix: bytes = STATEMENT_PREFIX,
+             key_id: str | None = None) -> dict[str, Any]:
+        sig = key.sign(prefix + jcs(statement))
+        return {"statement": statement,
+                "signature": {"key_id": key_id or key.public.key_id, "sig": b64(sig)}}
+
+    return sign
+
+
+@pytest.fixture
+def submit() -> Callable[[Ledger, Any], Appended]:
+    """What a submission goes through: the raw bytes are parsed into an envelope, then
+    appended alone. Returns the ``Appended``; raises the refusal (a ``LedgerError``)."""
+
+    def run(led: Ledger, envelope: Any) -> Appended:
+        if isinstance(envelope, Envelope):
+            return led.append_one(envelope)
+        if isinstance(envelope, str):
+            data = envelope.encode("utf-8")
+        elif isinstance(envelope, bytes):
+            data = envelope
+        else:
+            data = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+        return led.append_one(Envelope.from_bytes(data))
+
+    return run
+
+
+def dump_ledger(led: Ledger) -> dict[str, Any]:
+    """Everything a refusal must leave untouched: size, root, latest checkpoint and every
+    row of every table (record and derived)."""
+    conn = led.conn
+    tables = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    rows = {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
+    size = led.size
+    return {
+        "size": size,
+        "root": led.root(size).hex(),
+        "checkpoint": led.latest_checkpoint().note,
+        "tables": rows,
+    }
+
+
+@pytest.fixture
+def ledger_state() -> Callable[[Ledger], dict[str, Any]]:
+    return dump_ledger
+
+
+@pytest.fixture
+def stocked(cast: Builder) -> dict[str, int]:
+    """Goods in motion on top of ``cast``; returns the seq of each step by name.
+
+    farm-a grows 1000 kg of cot-1 and ships 600 kg to proc-a, which spins 500 kg into 400 kg
+    of yarn-1 and ships it to make-a, which sews 300 kg into 1000 pcs of tee-1 and ships
+    800 pcs to brand-a; audit-a audits proc-a; farm-a ships 10 kg of cot-1 to trade-a.
+    """
+    b = cast
+    seq = {}
+    seq["origin"] = b.origin("farm-a", "cot-1", "cotton", "1000", "kg", country="IN",
+                             produced_on="2025-05-01", region="Tamil Nadu")
+    seq["ship_cotton"] = b.ship("farm-a", "cot-1", "600", "kg", "proc-a", "2025-05-02")
+    seq["spin"] = b.transform("proc-a", "spinning", "2025-05-03", [("cot-1", "500", "kg")],
+                              [("yarn-1", "cotton yarn", "400", "kg")])
+    seq["ship_yarn"] = b.ship("proc-a", "yarn-1", "400", "kg", "make-a", "2025-05-04")
+    seq["sew"] = b.transform("make-a", "sewing", "2025-05-05", [("yarn-1", "300", "kg")],
+                             [("tee-1", "t-shirt", "1000", "pcs")])
+    seq["ship_tees"] = b.ship("make-a", "tee-1", "800", "pcs", "brand-a", "2025-05-06")
+    seq["audit"] = b.audit("audit-a", "proc-a", standard="SA8000", audit_date="2025-04-01",
+                           valid_until="2026-04-01", workers=120)
+    seq["ship_trader"] = b.ship("farm-a", "cot-1", "10", "kg", "trade-a", "2025-05-07")
+    return seq
+
+
+@pytest.fixture
+def expect_refusal(submit: Callable[[Ledger, Any], Appended]) -> Callable[..., Any]:
+    """``expect_refusal(ledger, envelope, code, status, field)``: submit, expect that refusal
+    (its code, HTTP status, and a message naming ``field``), and check the ledger did not
+    change at all. Returns the error."""
+    from ledger.errors import LedgerError
+
+    def run(led: Ledger, envelope: Any, code: str, status: int, field: str | None) -> Any:
+        before = dump_ledger(led)
+        with pytest.raises(LedgerError) as info:
+            submit(led, envelope)
+        err = info.value
+        body = err.to_json()["error"]
+        assert (err.code, err.status) == (code, status), body
+        assert body["code"] == code
+        if field is None:
+            assert "field" not in body, body
+        else:
+            assert body.get("field") == field, body
+            assert field in body["message"], body
+        assert dump_ledger(led) == before, "a refused envelope changed the ledger"
+        return err
+
+    return run
