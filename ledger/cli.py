@@ -19,7 +19,7 @@ import click
 from . import canonical
 from .errors import LedgerError, Malformed
 from .keys import PrivateKey
-from .ledger import Ledger, default_home, format_time, new_id, utc_now
+from .ledger import Ledger, NodeCache, default_home, format_time, new_id, utc_now
 from .statements import Envelope, sign
 from .verify import terminal_progress, verify_ledger
 
@@ -189,11 +189,18 @@ def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> No
                     slots.append(len(envelopes) - 1)
                 except LedgerError as e:
                     slots.append(e.to_json())
-            views = ledger.appended_views(ledger.append(envelopes)) if envelopes else []
+            nodes = NodeCache(ledger.conn)
+            results = ledger.append(envelopes, nodes=nodes) if envelopes else []
+            lines = list(ledger.appended_lines(results, nodes))
+            out = sys.stdout
             for slot in slots:
-                line = views[slot] if isinstance(slot, int) else slot
-                refused |= "error" in line
-                click.echo(dumps(line))
+                if isinstance(slot, int):
+                    refused |= isinstance(results[slot], LedgerError)
+                    out.write(lines[slot] + "\n")
+                else:
+                    refused = True
+                    out.write(dumps(slot) + "\n")
+            out.flush()
     sys.exit(1 if refused else 0)
 
 

@@ -360,6 +360,31 @@ class Ledger:
                     out.append(self.entry_view(r.entry.seq, r.checkpoint, nodes))
         return out
 
+    def appended_lines(self, results: Sequence[Appended | LedgerError],
+                       nodes: NodeCache | None = None) -> Iterator[str]:
+        """``appended_views`` as compact JSON text, built without re-parsing each entry: the
+        stored canonical bytes are JSON already. ``nodes`` from ``append(..., nodes=)``
+        saves every read of the batch's own Merkle nodes."""
+        nodes = nodes or NodeCache(self.conn)
+        notes: dict[str, str] = {}
+        with store.read_transaction(self.conn):
+            for r in results:
+                if isinstance(r, LedgerError):
+                    yield json.dumps(r.to_json(), ensure_ascii=False, separators=(",", ":"))
+                    continue
+                entry, cp = r.entry, r.checkpoint
+                proof = self.inclusion_proof(entry.seq, cp.checkpoint.size, nodes)
+                note = notes.get(cp.note)
+                if note is None:
+                    note = notes[cp.note] = json.dumps(cp.note, ensure_ascii=False)
+                hashes = ",".join(f'"{h.hex()}"' for h in proof.hashes)
+                yield (
+                    f'{{"seq":{entry.seq},"entry_hash":"{entry.hash.hex()}",'
+                    f'"entry":{entry.canonical.decode()},"canonical":"{b64(entry.canonical)}",'
+                    f'"inclusion_proof":{{"leaf_index":{entry.seq},"tree_size":{proof.tree_size},'
+                    f'"hashes":[{hashes}]}},"checkpoint":{note}}}'
+                )
+
     def info(self) -> dict[str, Any]:
         """SPEC §10 ``GET /api/v1/ledger``."""
         with store.read_transaction(self.conn):
