@@ -76,10 +76,14 @@ _decoder = json.JSONDecoder(
 )
 
 
-def parse(data: bytes | str, *, limit: int | None = None) -> Any:
+def parse(data: bytes | str, *, limit: int | None = None, walk: bool = True) -> Any:
     """Parse JSON strictly: no duplicate keys, no floats, NaN or Infinity, integers within
     ±2^53, no lone surrogates, nesting at most ``MAX_DEPTH``.
 
+    ``walk=False`` skips the walk over the parsed value that enforces the last three, for
+    callers that validate every field against a schema afterwards and canonicalize the
+    result (statements and entries): unknown fields are refused there, known integers are
+    range-checked, nesting is bounded by the schema, and ``jcs`` refuses lone surrogates.
     Raises ``TooLarge`` when ``data`` is over ``limit`` bytes, ``Malformed`` otherwise.
     """
     if limit is not None and len(data) > limit:
@@ -97,7 +101,8 @@ def parse(data: bytes | str, *, limit: int | None = None) -> Any:
         raise Malformed(f"nested deeper than {MAX_DEPTH}") from e
     except ValueError as e:  # e.g. an integer of more than 4,300 digits
         raise Malformed(f"not acceptable JSON: {e}") from e
-    check_value(value)
+    if walk:
+        check_value(value)
     return value
 
 

@@ -285,7 +285,7 @@ class Entry:
     def from_canonical(cls, data: bytes) -> Entry:
         """Parse stored bytes; raise ``Malformed``/``InvalidField`` if they are not a valid entry
         in canonical form."""
-        obj = parse(data)
+        obj = parse(data, walk=False)  # validated field by field, then re-encoded below
         if not isinstance(obj, dict) or set(obj) != {"seq", "prev", "recorded_at", "statement", "signature"}:
             raise Malformed("entry must have exactly seq, prev, recorded_at, statement, signature")
         f.integer(0, 2**53)(obj["seq"], "seq")
