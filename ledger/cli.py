@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ import click
 from . import canonical
 from .errors import LedgerError, Malformed
 from .keys import PrivateKey
-from .ledger import Ledger, NodeCache, default_home, format_time, new_id, utc_now
+from .ledger import Ledger, default_home, format_time, new_id, utc_now
 from .statements import Envelope, sign
 from .verify import terminal_progress, verify_ledger
 
@@ -137,24 +138,31 @@ def sign_cmd(key_file: Path, statement_file: Path) -> None:
 
 
 def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
-    """One JSON document, or JSON Lines: yield (line number, value or the parse error)."""
-    data = path.read_bytes() if str(path) != "-" else sys.stdin.buffer.read()
-    stripped = data.strip()
-    if not stripped:
-        return
-    try:
-        yield 1, canonical.parse(stripped)
-        return
-    except Malformed:
-        if b"\n" not in stripped:
-            raise
-    for n, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield n, canonical.parse(line)
-        except LedgerError as e:
-            yield n, e
+    """One JSON document, or JSON Lines: yield (line number, value or its parse error).
+
+    Streams JSON Lines a line at a time. A file whose first line is not a JSON value on its
+    own is read whole, as one (pretty-printed) document.
+    """
+    if str(path) == "-":
+        stream: Any = sys.stdin.buffer
+    else:
+        stream = path.open("rb")
+    with stream:
+        first = True
+        for n, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                value = canonical.parse(line)
+            except LedgerError as e:
+                if first:
+                    whole = line + stream.read()
+                    yield n, canonical.parse(whole) if whole.strip() else e
+                    return
+                yield n, e
+                continue
+            first = False
+            yield n, value
 
 
 @main.command()
@@ -177,29 +185,27 @@ def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> No
                 refused |= "error" in line
                 click.echo(dumps(line))
         sys.exit(1 if refused else 0)
-    with open_ledger(home) as ledger:
+    with open_ledger(home) as ledger, tempfile.TemporaryDirectory() as tmp:
         for path in files:
-            envelopes: list[Envelope] = []
-            slots: list[dict[str, Any] | int] = []
-            for _, doc in read_documents(path):
-                try:
+            if str(path) == "-":  # a batch may be read twice (see Ledger.append_stream)
+                path = Path(tmp) / "stdin.jsonl"
+                path.write_bytes(sys.stdin.buffer.read())
+
+            def envelopes(path: Path = path) -> Iterator[Envelope | LedgerError]:
+                for _, doc in read_documents(path):
                     if isinstance(doc, LedgerError):
-                        raise doc
-                    envelopes.append(Envelope.from_json(doc))
-                    slots.append(len(envelopes) - 1)
-                except LedgerError as e:
-                    slots.append(e.to_json())
-            nodes = NodeCache(ledger.conn)
-            results = ledger.append(envelopes, nodes=nodes) if envelopes else []
-            lines = list(ledger.appended_lines(results, nodes))
+                        yield doc
+                        continue
+                    try:
+                        yield Envelope.from_json(doc)
+                    except LedgerError as e:
+                        yield e
+
+            batch = ledger.append_stream(envelopes)
+            refused |= batch.refused > 0
             out = sys.stdout
-            for slot in slots:
-                if isinstance(slot, int):
-                    refused |= isinstance(results[slot], LedgerError)
-                    out.write(lines[slot] + "\n")
-                else:
-                    refused = True
-                    out.write(dumps(slot) + "\n")
+            for line in ledger.batch_lines(batch):
+                out.write(line + "\n")
             out.flush()
     sys.exit(1 if refused else 0)
 

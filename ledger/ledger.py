@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,18 @@ class Appended:
     checkpoint: SignedCheckpoint
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What one batch did: per item, its seq or its refusal; the checkpoint it committed."""
+
+    results: list[int | LedgerError]
+    checkpoint: SignedCheckpoint | None
+
+    @property
+    def refused(self) -> int:
+        return sum(1 for r in self.results if isinstance(r, LedgerError))
+
+
 class NodeCache:
     """Stored Merkle nodes, fetched once: proofs for neighbouring leaves share most nodes."""
 
@@ -66,8 +78,12 @@ class NodeCache:
         self.conn = conn
         self.known: dict[Node, bytes] = {}
 
+    LIMIT = 200_000
+
     def __call__(self, wanted: list[Node]) -> dict[Node, bytes]:
         missing = [n for n in wanted if n not in self.known]
+        if missing and len(self.known) > self.LIMIT:
+            self.known.clear()  # stay flat over a huge batch
         if missing:
             self.known.update(store.get_nodes(self.conn, missing))
         return {n: self.known[n] for n in wanted}
@@ -158,44 +174,59 @@ class Ledger:
 
     # -- appending --------------------------------------------------------------------
 
-    def append(self, envelopes: Sequence[Envelope], *,
-               nodes: NodeCache | None = None) -> list[Appended | LedgerError]:
+    def append(self, envelopes: Sequence[Envelope]) -> list[Appended | LedgerError]:
         """Append a batch in one transaction; return, per envelope, its entry or its refusal.
 
         A refused envelope appends and changes nothing. The batch commits once, with one
-        checkpoint for the size it reaches. Signatures of a small batch are checked before
-        the write lock is taken; a large batch has them checked on the other cores while the
-        rules run, and if any fails, the transaction is rolled back and the batch replayed
-        with those envelopes refused. ``nodes``, if given, receives the Merkle nodes the
-        batch creates (so proofs for the batch need no further reads).
+        checkpoint for the size it reaches. Signatures are checked before the write lock is
+        taken (``rules.apply`` re-checks the key inside it). For large batches see
+        ``append_stream``.
         """
-        if len(envelopes) >= workers.INLINE_BELOW and workers.cores() > 1:
-            pool = workers.Verifier(len(envelopes))
+        kept: dict[int, Entry] = {}
+        batch = self._run(envelopes, self.preverify(envelopes), None, None, kept)
+        return [
+            Appended(kept[i], batch.checkpoint) if isinstance(r, int) and batch.checkpoint else r
+            for i, r in enumerate(batch.results)
+        ]
+
+    def append_stream(self, source: Callable[[], Iterable[Envelope | LedgerError]]) -> Batch:
+        """Append everything ``source()`` yields in one transaction, keeping one small result
+        per item (a seq or the refusal), so memory stays flat however large the batch.
+
+        Items that are already errors (an unparsable line) pass through as results. With
+        more than one core, signatures are checked on the other cores while the rules run;
+        if any fails, the transaction is rolled back and ``source()`` is read again with
+        those envelopes refused.
+        """
+        if workers.cores() > 1:
+            pool = workers.Verifier(workers.INLINE_BELOW)
             try:
-                results = self._append(envelopes, None, pool, nodes)
+                return self._run(source(), None, pool, None)
             except _SignaturesFailed as e:
                 bad = {i: BadSignature("signature does not verify with the issuer's key",
                                        field="signature.sig") for i in e.failed}
-                results = self._append(envelopes, self.preverify(envelopes), None, nodes, bad)
-            return results
-        return self._append(envelopes, self.preverify(envelopes), None, nodes)
+                return self._run(source(), None, None, bad)
+        return self._run(source(), None, None, None)
 
-    def _append(self, envelopes: Sequence[Envelope], preverified: Sequence[bytes | None] | None,
-                pool: workers.Verifier | None, cache: NodeCache | None,
-                refused: dict[int, LedgerError] | None = None) -> list[Appended | LedgerError]:
-        results: list[Appended | LedgerError | None] = [None] * len(envelopes)
-        accepted: list[tuple[int, Entry]] = []
+    def _run(self, items: Iterable[Envelope | LedgerError],
+             preverified: Sequence[bytes | None] | None, pool: workers.Verifier | None,
+             refused: dict[int, LedgerError] | None,
+             kept: dict[int, Entry] | None = None) -> Batch:
+        results: list[int | LedgerError] = []
         conn = self.conn
+        checkpoint = None
         with store.write_transaction(conn):
-            size, last_hash, last_time = store.head(conn)
+            start, last_hash, last_time = store.head(conn)
+            size = start
             frontier = self._frontier(size)
             prev = last_hash.hex() if last_hash else ZERO_HASH
             created: list[tuple[int, int, bytes]] = []
             issuers = rules.IssuerCache()
-            for i, envelope in enumerate(envelopes):
-                if refused and i in refused:
-                    results[i] = refused[i]
+            for i, item in enumerate(items):
+                if isinstance(item, LedgerError) or (refused and i in refused):
+                    results.append(item if isinstance(item, LedgerError) else refused[i])  # type: ignore[index]
                     continue
+                envelope = item
                 recorded_at = self._recorded_at(last_time)
                 defer = None
                 if pool is not None:
@@ -210,28 +241,27 @@ class Ledger:
                         store.insert_entry(conn, size, entry.hash, entry.canonical, st.type,
                                            st.issuer, st.id, recorded_at)
                 except LedgerError as e:
-                    results[i] = e
+                    results.append(e)
                     continue
                 created.extend(frontier.append(entry.hash))
-                accepted.append((i, entry))
+                if len(created) >= 8192:
+                    store.insert_nodes(conn, created)
+                    created = []
+                results.append(size)
+                if kept is not None:
+                    kept[i] = entry
                 size, prev, last_time = size + 1, entry.hash.hex(), recorded_at
             if pool is not None:
                 failed = pool.failures()
                 if failed:
                     raise _SignaturesFailed(failed)
-            checkpoint = None
-            if accepted:
+            if size > start:
                 store.insert_nodes(conn, created)
                 checkpoint = SignedCheckpoint.sign(
                     Checkpoint(self.origin, size, frontier.root()), self.signer
                 )
                 store.insert_checkpoint(conn, size, checkpoint.checkpoint.root, checkpoint.note)
-        if cache is not None:
-            cache.known.update(((level, idx), h) for level, idx, h in created)
-        for i, entry in accepted:
-            assert checkpoint is not None
-            results[i] = Appended(entry, checkpoint)
-        return [r for r in results if r is not None]
+        return Batch(results, checkpoint)
 
     def append_one(self, envelope: Envelope) -> Appended:
         """Append one envelope; raise its refusal."""
@@ -360,28 +390,28 @@ class Ledger:
                     out.append(self.entry_view(r.entry.seq, r.checkpoint, nodes))
         return out
 
-    def appended_lines(self, results: Sequence[Appended | LedgerError],
-                       nodes: NodeCache | None = None) -> Iterator[str]:
-        """``appended_views`` as compact JSON text, built without re-parsing each entry: the
-        stored canonical bytes are JSON already. ``nodes`` from ``append(..., nodes=)``
-        saves every read of the batch's own Merkle nodes."""
-        nodes = nodes or NodeCache(self.conn)
-        notes: dict[str, str] = {}
+    def batch_lines(self, batch: Batch) -> Iterator[str]:
+        """What ``POST /api/v1/entries`` answers, for each item of ``batch``, as compact JSON
+        text built straight from the stored bytes (they are JSON already), with inclusion
+        proofs against the batch's checkpoint. Streams: the batch's seqs are consecutive."""
+        nodes = NodeCache(self.conn)
+        cp = batch.checkpoint
+        seqs = [r for r in batch.results if isinstance(r, int)]
+        stored = iter(()) if not seqs else store.iter_entries(self.conn, seqs[0], seqs[-1] + 1)
+        note = json.dumps(cp.note, ensure_ascii=False) if cp else ""
         with store.read_transaction(self.conn):
-            for r in results:
+            for r in batch.results:
                 if isinstance(r, LedgerError):
                     yield json.dumps(r.to_json(), ensure_ascii=False, separators=(",", ":"))
                     continue
-                entry, cp = r.entry, r.checkpoint
-                proof = self.inclusion_proof(entry.seq, cp.checkpoint.size, nodes)
-                note = notes.get(cp.note)
-                if note is None:
-                    note = notes[cp.note] = json.dumps(cp.note, ensure_ascii=False)
-                hashes = ",".join(f'"{h.hex()}"' for h in proof.hashes)
+                assert cp is not None
+                seq, canonical, h = next(stored)
+                proof = self.inclusion_proof(seq, cp.checkpoint.size, nodes)
+                hashes = ",".join(f'"{x.hex()}"' for x in proof.hashes)
                 yield (
-                    f'{{"seq":{entry.seq},"entry_hash":"{entry.hash.hex()}",'
-                    f'"entry":{entry.canonical.decode()},"canonical":"{b64(entry.canonical)}",'
-                    f'"inclusion_proof":{{"leaf_index":{entry.seq},"tree_size":{proof.tree_size},'
+                    f'{{"seq":{seq},"entry_hash":"{h.hex()}",'
+                    f'"entry":{canonical.decode()},"canonical":"{b64(canonical)}",'
+                    f'"inclusion_proof":{{"leaf_index":{seq},"tree_size":{proof.tree_size},'
                     f'"hashes":[{hashes}]}},"checkpoint":{note}}}'
                 )
 
