@@ -52,8 +52,20 @@ def _utf16_ordered(value: Any) -> str:
     return _encoder.encode(value)
 
 
-def _refuse_float(text: str) -> Any:
-    raise Malformed(f"number {text} is not an integer: amounts are decimal strings (SPEC §2)")
+class FloatToken(str):
+    """A JSON number with a fraction or exponent, kept as its text so that the walk (or a
+    field validator) can refuse it naming where it stands."""
+
+    def refusal(self, path: str) -> Malformed:
+        return Malformed(
+            f"number {self} is not an integer: amounts are decimal strings such as \"12.5\""
+            " (SPEC §2)", field=path or None)
+
+
+class DuplicateKeys(dict):  # type: ignore[type-arg]
+    """An object that named a key twice: refused by the walk, naming the key's path."""
+
+    duplicate: str = ""
 
 
 def _refuse_constant(text: str) -> Any:
@@ -66,13 +78,15 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise Malformed(f"duplicate key {key!r}", field=key)
+                dup = DuplicateKeys(pairs)
+                dup.duplicate = key
+                return dup
             seen.add(key)
     return obj
 
 
 _decoder = json.JSONDecoder(
-    object_pairs_hook=_pairs, parse_float=_refuse_float, parse_constant=_refuse_constant
+    object_pairs_hook=_pairs, parse_float=FloatToken, parse_constant=_refuse_constant
 )
 
 
@@ -110,6 +124,11 @@ def check_value(value: Any, path: str = "", depth: int = 0) -> None:
     """Refuse what JCS cannot carry faithfully: big integers, lone surrogates, deep nesting."""
     if depth > MAX_DEPTH:
         raise Malformed(f"nested deeper than {MAX_DEPTH}", field=path or None)
+    if isinstance(value, FloatToken):
+        raise value.refusal(path)
+    if isinstance(value, DuplicateKeys):
+        key = f"{path}.{value.duplicate}" if path else value.duplicate
+        raise Malformed(f"duplicate key {value.duplicate!r}", field=key)
     if isinstance(value, str):
         _check_text(value, path)
     elif isinstance(value, bool) or value is None:

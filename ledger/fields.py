@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from .errors import InvalidField, MissingField, UnknownField
+from .canonical import DuplicateKeys, FloatToken
+from .errors import InvalidField, Malformed, MissingField, UnknownField
 
 Validator = Callable[[Any, str], Any]
 
@@ -67,8 +68,17 @@ MAX_NAME = 200
 MAX_ITEMS = 100
 
 
+def _refuse_tokens(value: Any, path: str) -> None:
+    """Values the parser kept only to be refused here, naming their path."""
+    if isinstance(value, FloatToken):
+        raise value.refusal(path)
+    if isinstance(value, DuplicateKeys):
+        raise Malformed(f"duplicate key {value.duplicate!r}", field=f"{path}.{value.duplicate}" if path else value.duplicate)
+
+
 def text(max_len: int = MAX_TEXT, min_len: int = 1) -> Validator:
     def check(value: Any, path: str) -> str:
+        _refuse_tokens(value, path)
         if not isinstance(value, str):
             raise InvalidField(f"must be a string, got {_kind(value)}", field=path)
         if not min_len <= len(value) <= max_len:
@@ -82,6 +92,7 @@ def text(max_len: int = MAX_TEXT, min_len: int = 1) -> Validator:
 
 def pattern(regex: re.Pattern[str], what: str) -> Validator:
     def check(value: Any, path: str) -> str:
+        _refuse_tokens(value, path)
         if not isinstance(value, str):
             raise InvalidField(f"must be a string ({what}), got {_kind(value)}", field=path)
         if not regex.fullmatch(value):
@@ -93,6 +104,7 @@ def pattern(regex: re.Pattern[str], what: str) -> Validator:
 
 def one_of(choices: tuple[str, ...]) -> Validator:
     def check(value: Any, path: str) -> str:
+        _refuse_tokens(value, path)
         if value not in choices or not isinstance(value, str):
             raise InvalidField(f"{_show(value)} is not one of {', '.join(choices)}", field=path)
         return value
@@ -102,6 +114,7 @@ def one_of(choices: tuple[str, ...]) -> Validator:
 
 def integer(lo: int, hi: int) -> Validator:
     def check(value: Any, path: str) -> int:
+        _refuse_tokens(value, path)
         if not isinstance(value, int) or isinstance(value, bool):
             raise InvalidField(f"must be an integer, got {_kind(value)}", field=path)
         if not lo <= value <= hi:
@@ -121,6 +134,7 @@ role = one_of(ROLES)
 
 def amount(value: Any, path: str) -> str:
     """A positive decimal string such as "1250.5" (SPEC §2: never a JSON number)."""
+    _refuse_tokens(value, path)
     if not isinstance(value, str):
         raise InvalidField(f"must be a decimal string such as \"12.5\", got {_kind(value)}", field=path)
     if not AMOUNT.fullmatch(value):
@@ -219,6 +233,7 @@ def obj(spec: Mapping[str, tuple[bool, Validator]]) -> Validator:
     """An object with exactly the fields of ``spec`` (name -> (required, validator))."""
 
     def check(value: Any, path: str) -> dict[str, Any]:
+        _refuse_tokens(value, path)
         if not isinstance(value, dict):
             raise InvalidField(f"must be an object, got {_kind(value)}", field=path or None)
         for key in value:

@@ -283,10 +283,10 @@ def _compare_derived(conn: sqlite3.Connection, replay: sqlite3.Connection, repor
                 continue
             ka, kb = (a[:width] if a else None), (b[:width] if b else None)
             if a is not None and (b is None or _key(ka) < _key(kb)):
-                report.add(_seq_of(table, a), f"derived table {table} has a row the replay does not: {_show(a)}")
+                report.add(_seq_of(table, a, replay), f"derived table {table} has a row the replay does not: {_show(a)}")
                 a, shown = next(stored, None), shown + 1
             elif b is not None and (a is None or _key(kb) < _key(ka)):
-                report.add(_seq_of(table, b), f"derived table {table} lacks a row the replay has: {_show(b)}")
+                report.add(_seq_of(table, b, replay), f"derived table {table} lacks a row the replay has: {_show(b)}")
                 b, shown = next(rebuilt, None), shown + 1
             else:
                 if a != b:
@@ -310,9 +310,15 @@ def _seq_of(table: str, row: tuple[object, ...] | None,
     if seq_col is not None:
         return int(row[seq_col])  # type: ignore[call-overload]
     if table == "holdings" and replay is not None:
+        # The last entry that moved this lot for this party, else the lot's last entry.
         hit = replay.execute(
-            "SELECT max(seq) FROM links WHERE kind = 'lot' AND value = ?", (row[0],)
+            "SELECT max(l.seq) FROM links l JOIN links p ON p.seq = l.seq AND p.kind = 'party'"
+            " AND p.value = ? WHERE l.kind = 'lot' AND l.value = ?", (row[1], row[0])
         ).fetchone()
+        if hit is None or hit[0] is None:
+            hit = replay.execute(
+                "SELECT max(seq) FROM links WHERE kind = 'lot' AND value = ?", (row[0],)
+            ).fetchone()
         return hit[0] if hit else None
     return None
 
