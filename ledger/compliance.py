@@ -91,7 +91,8 @@ class Attestation:
         return self.audit_date <= date <= self.valid_until
 
     def rank(self) -> tuple[str, int, int, int]:
-        return (self.audit_date, OUTCOME_RANK[self.outcome], len(self.with_value("present")), self.seq)
+        present = len(self.with_value("present"))
+        return (self.audit_date, OUTCOME_RANK[self.outcome], present, self.seq)
 
     def describe(self, names: Names) -> str:
         who = "self-assessment" if self.self_assessment else f"by {names(self.issuer)}"
@@ -139,7 +140,11 @@ def judge(step: Step, attestations: Sequence[Attestation],
 
     basis = current.describe(names)
     if current.outcome == "fail":
-        add(SERIOUS, "audit-failed", f"{who} failed its labour audit in force {on}: {basis}.")
+        present = ", ".join(audit["present"]) or "none"
+        noted = "; ".join(current.findings)
+        add(SERIOUS, "audit-failed",
+            f"{who} failed its labour audit in force {on}: {basis}; ILO indicators present: "
+            f"{present}" + (f"; the auditor found: {noted}." if noted else "."))
     for key in audit["present"]:
         add(SERIOUS, "indicator-present",
             f"ILO forced-labour indicator '{key}' ({indicator_words(key)}) is present at {who} "

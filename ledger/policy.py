@@ -38,10 +38,15 @@ DEFAULT_SEVERITY = "attention"
 _ENTRY_KEYS = frozenset({"country", "region", "aliases", "severity", "reason"})
 
 
+# Latin letters that carry their mark inside and so do not decompose under NFKD.
+_FOLD = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "æ": "ae",
+                       "œ": "oe", "þ": "th", "ŧ": "t", "ŋ": "n"})
+
+
 def words(text: str) -> tuple[str, ...]:
     """``text`` as lower-case words without accents: "Xīnjiāng-Uyghur" -> ("xinjiang", "uyghur")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return tuple(w for w in re.split(r"[\W_]+", plain) if w)
 
 
@@ -150,13 +155,13 @@ class Policy:
             raise ConfigError(f"{source} must be a JSON object")
         unknown = sorted(set(obj) - {"high_risk_regions"})
         if unknown:
-            raise ConfigError(f"{source} has unknown key {unknown[0]!r}; allowed: high_risk_regions")
+            raise ConfigError(
+                f"{source} has unknown key {unknown[0]!r}; allowed: high_risk_regions")
         regions = obj.get("high_risk_regions", [])
         if not isinstance(regions, list):
             raise ConfigError(f"{source}: high_risk_regions must be a list")
-        return cls(tuple(
-            RiskRegion.from_json(r, f"{source}: high_risk_regions[{i}]") for i, r in enumerate(regions)
-        ))
+        return cls(tuple(RiskRegion.from_json(r, f"{source}: high_risk_regions[{i}]")
+                         for i, r in enumerate(regions)))
 
     @classmethod
     def load(cls, home: Path) -> Policy:

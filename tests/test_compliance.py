@@ -1,0 +1,285 @@
+"""Compliance scenarios on realistic chains (issue 3): who had a valid labour audit when.
+
+Each scenario builds the T-shirt chain of ``tests/scenarios.py`` with ``Builder`` and checks
+the verdict and that the findings name the facility (and the indicator) at fault.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scenarios import AUDITOR, FARM, FARM2, KNITTER, MILL, TRADER, audit, tee_chain
+
+from ledger.compliance import Attestation, in_force
+from ledger.errors import ConfigError
+from ledger.fields import ILO_INDICATORS
+from ledger.policy import Policy, RiskRegion, words
+from ledger.trace import trace_product
+
+
+def trace(chain: Any, **kw: Any) -> dict[str, Any]:
+    return trace_product(chain.ledger, chain.gtin, chain.batch, **kw).to_json()
+
+
+def codes(t: dict[str, Any], party: str | None = None) -> list[str]:
+    return [f["code"] for f in t["findings"] if party is None or f["party"] == party]
+
+
+def step(t: dict[str, Any], seq: int) -> dict[str, Any]:
+    return next(s for s in t["steps"] if s["seq"] == seq)
+
+
+def test_all_audited_is_compliant(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path)
+    t = trace(c)
+    assert t["verdict"] == "compliant" and t["findings"] == []
+    judged = [s for s in t["steps"] if s["kind"] != "product"]
+    assert {s["party"] for s in judged} == {FARM, MILL, KNITTER}
+    assert all(s["audit"]["status"] == "valid" and s["audit"]["issuer"] == AUDITOR for s in judged)
+    assert step(t, c.seqs["product"])["audit"]["status"] == "not-required"
+
+
+def test_failed_audit_with_indicator_present(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path, audited=(FARM, KNITTER))
+    bad = audit(c.b, MILL, outcome="fail", present=["debt_bondage"],
+                findings=["recruitment fees deducted from wages"])
+    t = trace(c)
+    assert t["verdict"] == "non-compliant"
+    mill = [f for f in t["findings"] if f["party"] == MILL]
+    assert {f["code"] for f in mill} == {"audit-failed", "indicator-present"}
+    ind = [f for f in mill if f["code"] == "indicator-present"]
+    assert {f["seq"] for f in ind} == {c.seqs["spin"], c.seqs["ship:mill"]}
+    assert all(f["indicator"] == "debt_bondage" and f["attestation"] == bad for f in ind)
+    assert all("Surat Spinning Mills (surat-spinning)" in f["message"]
+               and "debt_bondage" in f["message"] for f in mill)
+    audit_view = step(t, c.seqs["spin"])["audit"]
+    assert audit_view["outcome"] == "fail" and audit_view["present"] == ["debt_bondage"]
+    assert audit_view["findings"] == ["recruitment fees deducted from wages"]
+
+
+def test_audit_expired_before_production(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path, audited=(FARM, KNITTER))
+    old = audit(c.b, MILL, audit_date="2024-03-01", valid_until="2025-02-28")
+    t = trace(c)
+    assert t["verdict"] == "non-compliant"
+    (spin,) = [f for f in t["findings"] if f["seq"] == c.seqs["spin"]]
+    assert spin["code"] == "attestation-expired" and spin["attestation"] == old
+    assert "Surat Spinning Mills (surat-spinning)" in spin["message"]
+    assert "expired on 2025-02-28" in spin["message"]
+    assert step(t, c.seqs["spin"])["audit"]["status"] == "expired"
+
+
+def test_revoked_audit_is_named(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path)
+    target = c.seqs[f"audit:{MILL}"]
+    rev = c.b.revoke(AUDITOR, target, "the audit report was found to be falsified")
+    t = trace(c)
+    assert t["verdict"] == "non-compliant"
+    revoked = [f for f in t["findings"] if f["code"] == "attestation-revoked"]
+    assert {f["party"] for f in revoked} == {MILL}
+    assert all(f["attestation"] == target and f"entry {target}" in f["message"]
+               and f"revoked by entry {rev}" in f["message"] and "falsified" in f["message"]
+               for f in revoked)
+    assert step(t, c.seqs["spin"])["audit"] | {"status": "revoked", "seq": target} \
+        == step(t, c.seqs["spin"])["audit"]
+    assert {"revoked": target, "by": rev}.items() <= t["corrections"][0].items()
+
+
+def test_revoked_audit_replaced_by_a_correction(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path)
+    target = c.seqs[f"audit:{MILL}"]
+    rev = c.b.revoke(AUDITOR, target, "wrong valid_until")
+    fixed = audit(c.b, MILL, valid_until="2026-01-15")
+    t = trace(c)
+    assert t["verdict"] == "compliant"
+    assert step(t, c.seqs["spin"])["audit"]["seq"] == fixed
+    assert [(x["revoked"], x["by"], x["type"]) for x in t["corrections"]] == [
+        (target, rev, "labor-attestation")]
+
+
+def test_facility_without_attestation(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path, audited=(FARM, MILL))
+    t = trace(c)
+    assert t["verdict"] == "non-compliant"
+    assert codes(t, KNITTER) == ["no-attestation", "no-attestation"]
+    assert all("Dhaka Knitwear (dhaka-knit)" in f["message"] for f in t["findings"])
+    assert step(t, c.seqs["knit"])["audit"]["status"] == "missing"
+
+
+def test_audit_dated_after_the_step_is_missing_not_valid(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path, audited=(FARM, KNITTER))
+    later = audit(c.b, MILL, audit_date="2025-09-01", valid_until="2026-08-31")
+    t = trace(c)
+    (f, _) = [f for f in t["findings"] if f["party"] == MILL]
+    assert f["code"] == "no-attestation" and f"entry {later}" in f["message"]
+    assert "2025-09-01, after this step" in f["message"]
+
+
+@pytest.mark.parametrize("issuer,standard", [(MILL, "self-assessment"), (MILL, "SA8000"),
+                                             (AUDITOR, "Self Assessment")])
+def test_self_assessment_only_needs_attention(tmp_path: Path, issuer: str, standard: str) -> None:
+    c = tee_chain(tmp_path, audited=(FARM, KNITTER))
+    audit(c.b, MILL, issuer=issuer, standard=standard)
+    t = trace(c)
+    assert t["verdict"] == "attention"
+    assert set(codes(t)) == {"self-assessment"}
+    assert all(f["party"] == MILL and "no third-party audit" in f["message"] for f in t["findings"])
+    assert step(t, c.seqs["spin"])["audit"]["self_assessment"] is True
+
+
+def test_later_failing_audit_does_not_affect_an_earlier_step(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path)
+    audit(c.b, MILL, audit_date="2025-06-01", valid_until="2026-05-31", outcome="fail",
+          present=["excessive_overtime"])
+    t = trace(c)
+    assert t["verdict"] == "compliant"
+    assert step(t, c.seqs["spin"])["audit"]["seq"] == c.seqs[f"audit:{MILL}"]
+
+
+def test_same_day_failure_cannot_be_hidden_by_a_later_pass(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path, audited=(FARM, KNITTER))
+    fail = audit(c.b, MILL, audit_date="2025-03-15", outcome="fail")
+    audit(c.b, MILL, audit_date="2025-03-15", outcome="pass")  # recorded after the failure
+    t = trace(c)
+    assert t["verdict"] == "non-compliant"
+    assert step(t, c.seqs["spin"])["audit"]["seq"] == fail
+    assert "audit-failed" in codes(t, MILL)
+
+
+def test_conditional_and_not_assessed_need_attention(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path, audited=(FARM, KNITTER))
+    audit(c.b, MILL, outcome="conditional", not_assessed=["isolation", "deception"])
+    t = trace(c)
+    assert t["verdict"] == "attention"
+    assert set(codes(t, MILL)) == {"audit-conditional", "indicators-not-assessed"}
+    (msg,) = {f["message"] for f in t["findings"]
+              if f["code"] == "indicators-not-assessed" and f["seq"] == c.seqs["spin"]}
+    assert "deception, isolation" in msg
+    assert step(t, c.seqs["spin"])["audit"]["not_assessed"] == ["deception", "isolation"]
+
+
+def test_every_route_is_judged_including_an_unaudited_trader(tmp_path: Path) -> None:
+    """The yarn reaches the knitter straight from the mill and also through a trader."""
+    c = tee_chain(tmp_path, trader="also")
+    t = trace(c)
+    assert t["verdict"] == "non-compliant"
+    shipments = {s["seq"] for s in t["steps"] if s["kind"] == "shipment"}
+    assert {c.seqs["ship:mill"], c.seqs["ship:mill-trader"], c.seqs["ship:trader"]} <= shipments
+    (f,) = t["findings"]
+    assert f["party"] == TRADER and f["seq"] == c.seqs["ship:trader"]
+    assert "Gulf Textile Trading (gulf-trading)" in f["message"]
+    assert step(t, c.seqs["ship:trader"])["role"] == "trader"
+
+
+def test_an_audited_trader_passes(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path, trader="only", audited=(FARM, MILL, KNITTER, TRADER))
+    t = trace(c)
+    assert t["verdict"] == "compliant"
+    assert step(t, c.seqs["ship:trader"])["audit"]["status"] == "valid"
+
+
+def write_policy(home: Path, regions: list[dict[str, Any]]) -> None:
+    (home / "policy.json").write_text(json.dumps({"high_risk_regions": regions}), encoding="utf-8")
+
+
+def test_high_risk_origin_is_flagged(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    c = tee_chain(home, country="CN", region="Xīnjiāng Uyghur Autonomous Region")
+    assert trace(c)["verdict"] == "compliant"  # the default policy is empty
+    write_policy(home, [{"country": "CN", "region": "Xinjiang", "reason": "UFLPA"}])
+    t = trace(c)
+    (f,) = t["findings"]
+    assert (f["code"], f["party"], f["seq"], f["severity"]) == (
+        "high-risk-origin", FARM, c.seqs["origin"], "attention")
+    assert "Kutch Cotton Growers (kutch-cotton)" in f["message"] and "UFLPA" in f["message"]
+    assert t["verdict"] == "attention"
+    write_policy(home, [{"country": "cn", "region": "xinjiang", "severity": "serious"}])
+    assert trace(c)["verdict"] == "non-compliant"
+
+
+def test_origin_without_region_in_a_high_risk_country_is_noted(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    c = tee_chain(home, country="CN", region=" ")
+    write_policy(home, [{"country": "CN", "region": "Xinjiang"}])
+    t = trace(c)
+    assert t["verdict"] == "compliant"
+    assert codes(t) == ["high-risk-region-unresolved"]
+
+
+def test_multi_input_product_shares(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path, second_origin=True, audited=(FARM, FARM2, MILL, KNITTER),
+                  product_pcs="1500")
+    t = trace(c)
+    assert t["verdict"] == "compliant"
+    got = {o["lot"]: (o["amount"], o["unit"], o["share"], o["party"]) for o in t["origins"]}
+    assert got == {"COT-1": ("450", "kg", "0.6", FARM), "COT-2": ("300", "kg", "0.4", FARM2)}
+
+
+# -- the rules, one by one -----------------------------------------------------------------
+
+
+def att(seq: int, audit_date: str, valid_until: str, outcome: str = "pass", *,
+        present: int = 0, revoked: bool = False, issuer: str = "aud") -> Attestation:
+    indicators = tuple((k, "present" if i < present else "absent")
+                       for i, k in enumerate(ILO_INDICATORS))
+    return Attestation(seq, "mill", issuer, "SA8000", audit_date, valid_until, outcome, indicators,
+                       (), 99 if revoked else None)
+
+
+def test_in_force_picks_latest_audit_date_then_worst_outcome() -> None:
+    a = att(1, "2025-01-01", "2025-12-31", "fail")
+    b = att(2, "2025-02-01", "2025-12-31", "pass")
+    assert in_force([a, b], "2025-03-01") is b
+    assert in_force([a, b], "2025-01-15") is a
+    assert in_force([a, b], "2026-01-01") is None
+    tie = [att(3, "2025-02-01", "2025-12-31", "conditional"),
+           att(4, "2025-02-01", "2025-12-31", "pass")]
+    assert in_force(tie, "2025-03-01").seq == 3  # type: ignore[union-attr]
+    both_fail = [att(5, "2025-02-01", "2025-12-31", "fail", present=2),
+                 att(6, "2025-02-01", "2025-12-31", "fail")]
+    assert in_force(both_fail, "2025-03-01").seq == 5  # type: ignore[union-attr]
+    assert in_force([att(7, "2025-02-01", "2025-12-31", revoked=True)], "2025-03-01") is None
+    assert in_force([a], "2025-12-31") is a and in_force([a], "2025-01-01") is a
+
+
+def test_self_assessment_by_standard_or_signer() -> None:
+    assert att(1, "2025-01-01", "2025-12-31", issuer="mill").self_assessment
+    assert not att(1, "2025-01-01", "2025-12-31").self_assessment
+    for standard in ("self-assessment", "Self Assessment", "SELF_ASSESSED"):
+        assert replace(att(1, "2025-01-01", "2025-12-31"), standard=standard).self_assessment
+
+
+def test_region_matching_ignores_case_accents_and_punctuation() -> None:
+    r = RiskRegion("CN", "Xinjiang", aliases=("XUAR",))
+    assert r.matches("CN", "Xīnjiāng")
+    assert r.matches("cn", "XINJIANG UYGHUR AUTONOMOUS REGION")
+    assert r.matches("CN", "Kashgar, xuar")
+    assert not r.matches("CN", "Guangdong") and not r.matches("KZ", "Xinjiang")
+    assert not r.matches("CN", "Xinjiangxi")  # whole words only
+    assert RiskRegion("KP").matches("KP", None)
+    assert RiskRegion(region="Ṣanlıurfa").matches("TR", "sanliurfa province")
+    assert words("Côte-d'Ivoire") == ("cote", "d", "ivoire")
+
+
+def test_policy_file_round_trips_and_refuses_mistakes(tmp_path: Path) -> None:
+    assert Policy.load(tmp_path) == Policy()
+    raw = {"high_risk_regions": [{"country": "cn", "region": "Xinjiang", "aliases": ["XUAR"],
+                                  "severity": "serious", "reason": "UFLPA"}, {"country": "KP"}]}
+    (tmp_path / "policy.json").write_text(json.dumps(raw))
+    policy = Policy.load(tmp_path)
+    assert policy.high_risk_regions[0].country == "CN"
+    assert Policy.from_json(policy.to_json()) == policy
+    for bad, word in [({"high_risk_regions": [{"country": "XX"}]}, "ISO 3166"),
+                      ({"high_risk_regions": [{"region": "Tibet", "severity": "x"}]}, "severity"),
+                      ({"high_risk_regions": [{"contry": "CN"}]}, "unknown key 'contry'"),
+                      ({"high_risk_regions": [{}]}, "needs a country"),
+                      ({"regions": []}, "unknown key 'regions'")]:
+        with pytest.raises(ConfigError, match=word):
+            Policy.from_json(bad)
+    (tmp_path / "policy.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not JSON"):
+        Policy.load(tmp_path)
