@@ -29,7 +29,8 @@ from .ledger import NodeCache
 from .note import SignedCheckpoint, Verifier
 from .policy import Policy
 from .statements import Entry
-from .trace import TRACE_KEYS, EntrySet, TraceReport, collect, derive
+from .entries import EntrySet
+from .trace import TRACE_KEYS, TraceReport, collect, derive
 
 FORMAT = "provenance-trace/v1"
 BUNDLE_PREFIX = b"provenance-ledger/v1 bundle\n"

@@ -25,7 +25,8 @@ from ledger.errors import BadSignature, LedgerError, Malformed, ProofError
 from ledger.keys import b64
 from ledger.policy import Policy
 from ledger.statements import Entry
-from ledger.trace import EntrySet, derive, trace_product
+from ledger.entries import EntrySet
+from ledger.trace import derive, trace_product
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,8 @@ from scenarios import (
 from ledger.cli import main
 from ledger.errors import InvalidField, NotFound
 from ledger.policy import Policy
-from ledger.trace import EntrySet, custody_route, derive, trace_product
+from ledger.entries import EntrySet
+from ledger.trace import custody_route, derive, trace_product
 
 PROVENANCE = Path(sys.executable).with_name("provenance")
 
