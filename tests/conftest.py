@@ -34,7 +34,7 @@ TEST_ORIGIN = "ledger.test/provenance"
 BUILDER_SEED = "provenance-tests"
 # In the past of any real clock, so envelopes built in-process are also accepted by a
 # ledger that runs on the real clock (the CLI as a process).
-TEST_NOW = dt.datetime(2025, 6, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+TEST_NOW = dt.datetime(2025, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 # One registered party per role (the operator is the ledger's own).
 TEST_CAST = (
@@ -196,3 +196,47 @@ def expect_refusal(submit: Callable[[Ledger, Any], Appended]) -> Callable[..., A
         return err
 
     return run
+
+
+# -- the web app (issue 4): Flask's tutorial fixtures over the same fresh ledger ---------------
+
+WEB_BASE_URL = "https://id.example.org"
+WEB_GTIN = "09506000134352"  # GS1's example GTIN-13 in its 14-digit form
+WEB_BATCH = "TS-26/A"  # a '/' to prove the batch is one percent-encoded path segment
+
+
+@pytest.fixture
+def app(ledger: Ledger) -> Any:
+    """The Flask app over ``ledger``'s home (each request opens its own handle)."""
+    from web import create_app
+
+    return create_app({"TESTING": True, "PROVENANCE_HOME": str(ledger.home),
+                       "PROVENANCE_BASE_URL": WEB_BASE_URL})
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner() -> Any:
+    """A Click runner for the ``provenance`` command line (``runner.invoke(main, [...])``)."""
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def product(stocked: dict[str, int], cast: Builder) -> dict[str, Any]:
+    """``stocked`` with every facility audited and a product declared: brand-a's T-shirt
+    WEB_GTIN batch WEB_BATCH, made of 100 pcs of tee-1 (a compliant trace)."""
+    b = cast
+    seq = dict(stocked)
+    seq["audit_farm"] = b.audit("audit-a", "farm-a", standard="amfori BSCI", audit_date="2025-03-01",
+                                valid_until="2026-03-01")
+    seq["audit_make"] = b.audit("audit-a", "make-a", standard="SMETA", audit_date="2025-03-15",
+                                valid_until="2026-03-15")
+    seq["product"] = b.product("brand-a", WEB_GTIN, WEB_BATCH, "Organic Tee",
+                               [("tee-1", "100", "pcs")], description="A plain white T-shirt.")
+    return {"gtin": WEB_GTIN, "batch": WEB_BATCH, "seq": seq, "builder": b}

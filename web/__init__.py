@@ -1,0 +1,45 @@
+"""The web app: the JSON API of SPEC §10, the shopper's page behind the QR code, and the
+pages for brands, suppliers and auditors.
+
+``create_app(config)`` is the Flask app factory; the ledger home comes from
+``config["PROVENANCE_HOME"]`` (else ``$PROVENANCE_HOME``), the public URL put in QR codes
+from ``PROVENANCE_BASE_URL`` (else the request's own host).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from ledger.ledger import default_home
+
+MAX_CONTENT_LENGTH = 256 * 1024
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        PROVENANCE_HOME=str(default_home()),
+        PROVENANCE_BASE_URL=os.environ.get("PROVENANCE_BASE_URL") or None,
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False  # "//" is a 404, never a redirect to another resource
+
+    from . import api, errors, filters, handle, security, views
+
+    handle.register(app)
+    errors.register(app)
+    security.register(app)
+    filters.register(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
+    return app

@@ -1,0 +1,257 @@
+"""The pages (blueprint ``views``): the shopper's page behind the QR code, its QR codes and
+printable label, home, parties, entries and the log explorer. HTML only, no script; every
+value goes through Jinja's autoescaping."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
+
+from ledger import store
+from ledger.errors import InvalidField, NotFound, UnknownType
+from ledger.statements import TYPES
+
+from . import describe, digital_link, present, qr, queries, tracing
+from . import words as w
+from .handle import get_ledger
+from .params import date_arg, int_arg, parse_int, str_arg
+
+bp = Blueprint("views", __name__)
+
+LOG_PAGE = 50
+
+
+def base_url() -> str:
+    configured: str | None = current_app.config.get("PROVENANCE_BASE_URL")
+    return (configured or request.host_url).rstrip("/")
+
+
+@bp.get("/")
+def index() -> str:
+    ledger = get_ledger()
+    with store.read_transaction(ledger.conn):
+        info = ledger.info()
+        products = queries.recent_products(ledger)
+    return render_template("index.html", info=info, products=products, error=None)
+
+
+@bp.get("/find")
+def find() -> BaseResponse | tuple[str, int]:
+    """The home page's form: GTIN and batch to the batch's Digital Link page."""
+    gtin = (request.args.get("gtin") or "").strip().replace(" ", "")
+    batch = (request.args.get("batch") or "").strip()
+    try:
+        return redirect(
+            digital_link.path(digital_link.gtin14(gtin), digital_link.check_batch(batch)), 303
+        )
+    except InvalidField as e:
+        ledger = get_ledger()
+        with store.read_transaction(ledger.conn):
+            info = ledger.info()
+            products = queries.recent_products(ledger)
+        return render_template(
+            "index.html", info=info, products=products, error=e, gtin=gtin, batch=batch
+        ), 400
+
+
+# -- the Digital Link: /01/<gtin>/10/<batch>[/qr.svg|/qr.png|/label|/21/<serial>] ----------
+
+
+@bp.get("/01/<gtin>/10/<path:rest>")
+def digital_link_page(gtin: str, rest: str) -> Any:
+    try:
+        segments = digital_link.raw_segments()
+    except UnicodeDecodeError as e:
+        raise InvalidField("the path is not valid UTF-8 once percent-decoded", field="batch") from e
+    if len(segments) < 5 or segments[1] != "01" or segments[3] != "10":
+        raise NotFound(f"no such page: {request.path}")
+    raw_gtin, batch, tail = segments[2], segments[4], segments[5:]
+    gtin14 = digital_link.gtin14(raw_gtin)
+    digital_link.check_batch(batch)
+    if tail == [""]:
+        tail = []
+    canonical = digital_link.path(gtin14, batch)
+    if raw_gtin != gtin14:
+        target = canonical + "".join("/" + s for s in tail)
+        if request.query_string:
+            target += "?" + request.query_string.decode("ascii", "replace")
+        return redirect(target, 301)
+    if len(tail) == 2 and tail[0] == "21":  # a serial number: the batch page covers it
+        return redirect(canonical, 301)
+    if tail == ["qr.svg"]:
+        return _image(qr.svg(base_url() + canonical), "image/svg+xml")
+    if tail == ["qr.png"]:
+        return _image(qr.png(base_url() + canonical), "image/png")
+    if tail == ["label"]:
+        return _label(gtin14, batch, canonical)
+    if tail:
+        raise NotFound(f"no such page: {request.path}")
+    return _shopper(gtin14, batch, canonical)
+
+
+def _image(data: bytes, mimetype: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _shopper(gtin: str, batch: str, canonical: str) -> Any:
+    at = date_arg("at")
+    ledger = get_ledger()
+    bundle = tracing.bundle(ledger, gtin, batch, at=at)
+    if _wants_json():
+        response = jsonify(bundle)
+    else:
+        view = present.shopper_view(bundle)
+        response = Response(
+            render_template(
+                "product.html",
+                p=view,
+                bundle=bundle,
+                canonical=canonical,
+                page_url=base_url() + canonical,
+                bundle_url=f"/api/v1/trace/{gtin}/{quote(batch, safe='')}",
+                entries=sorted(e["seq"] for e in bundle.get("entries", [])),
+            ),
+            mimetype="text/html",
+        )
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _label(gtin: str, batch: str, canonical: str) -> str:
+    ledger = get_ledger()
+    with store.read_transaction(ledger.conn):
+        rows = store.query(
+            ledger.conn,
+            "SELECT seq, brand FROM products WHERE gtin = ? AND batch = ? AND revoked_by IS NULL",
+            (gtin, batch),
+        )
+        if not rows:
+            raise NotFound(f"no product with GTIN {gtin} and batch {batch!r}", field="batch")
+        seq, brand = rows[0]
+        name = ledger.entry(seq).statement.body["name"]
+        brand_name = queries.party_names(ledger, {brand}).get(brand, brand)
+    return render_template(
+        "label.html",
+        name=name,
+        brand=brand_name,
+        gtin=gtin,
+        batch=batch,
+        canonical=canonical,
+        url=base_url() + canonical,
+    )
+
+
+# -- parties, entries, the log ------------------------------------------------------------
+
+
+@bp.get("/parties")
+def parties() -> str:
+    return render_template("parties.html", parties=queries.parties(get_ledger()))
+
+
+@bp.get("/parties/<pid>")
+def party(pid: str) -> str:
+    ledger = get_ledger()
+    with store.read_transaction(ledger.conn):
+        p = queries.party(ledger, pid)
+        made = queries.activity(ledger, pid)
+        got = queries.received(ledger, pid)
+        products = queries.products_of(ledger, pid) if p["role"] == "brand" else []
+        ids = {a["issuer"] for a in p["attestations"]} | {a["facility"] for a in p["attestations"]}
+        ids |= {x["body"].get("to", "") for x in made} | {x["issuer"] for x in got}
+        names = queries.party_names(ledger, ids)
+    return render_template(
+        "party.html",
+        p=p,
+        made=made,
+        got=got,
+        products=products,
+        names=names,
+        describe=describe.describe,
+    )
+
+
+@bp.get("/entries/<seq>")
+def entry(seq: str) -> str:
+    ledger = get_ledger()
+    n = parse_int(seq, "seq")
+    with store.read_transaction(ledger.conn):
+        view = ledger.entry_view(n)
+        e = ledger.entry(n)
+        st = view["entry"]["statement"]
+        body = st["body"]
+        ids = {st["issuer"]} | {
+            body[k] for k in ("facility", "to", "party") if isinstance(body.get(k), str)
+        }
+        names = queries.party_names(ledger, ids)
+        revoked = store.query(ledger.conn, "SELECT seq FROM revocations WHERE target = ?", (n,))
+        signature = describe.check_signature(ledger, e)
+    inclusion = describe.check_inclusion(ledger, view)
+    return render_template(
+        "entry.html",
+        v=view,
+        st=st,
+        names=names,
+        summary=describe.describe(st, names),
+        revoked_by=revoked[0][0] if revoked else None,
+        size=view["inclusion_proof"]["tree_size"],
+        signature=signature,
+        inclusion=inclusion,
+        type_name=w.TYPE_NAME.get(st["type"], st["type"]),
+    )
+
+
+@bp.get("/log")
+def log() -> str:
+    """The log explorer: entries oldest first, a page at a time, filtered by type or party."""
+    type_ = str_arg("type", 64)
+    if type_ is not None and type_ not in TYPES:
+        raise UnknownType(f"{type_!r} is not a statement type", field="type")
+    party_id = str_arg("party")
+    after = int_arg("after", None, lo=-1)
+    ledger = get_ledger()
+    with store.read_transaction(ledger.conn):
+        size = ledger.size
+        seqs = ledger.entries(type=type_, party=party_id, after=after, limit=LOG_PAGE + 1)
+        more = len(seqs) > LOG_PAGE
+        rows = []
+        entries = [(s, ledger.entry(s).to_json()) for s in seqs[:LOG_PAGE]]
+        ids = {e["statement"]["issuer"] for _, e in entries}
+        ids |= {
+            e["statement"]["body"].get(k)
+            for _, e in entries
+            for k in ("facility", "to", "party")
+            if isinstance(e["statement"]["body"].get(k), str)
+        }
+        names = queries.party_names(ledger, ids)
+        for s, e in entries:
+            rows.append(
+                {
+                    "seq": s,
+                    "type": w.TYPE_NAME.get(e["statement"]["type"], ""),
+                    "issuer": e["statement"]["issuer"],
+                    "recorded_at": e["recorded_at"],
+                    "summary": describe.describe(e["statement"], names),
+                }
+            )
+    next_after = seqs[LOG_PAGE - 1] if more else None
+    return render_template(
+        "log.html",
+        rows=rows,
+        size=size,
+        type=type_,
+        party=party_id,
+        types=TYPES,
+        type_names=w.TYPE_NAME,
+        next_after=next_after,
+    )
