@@ -41,7 +41,7 @@ class GroupCommitter:
         self._thread.join()
 
     def _run(self) -> None:
-        ledger = self._open()
+        ledger: Ledger | None = None
         try:
             while True:
                 item = self._queue.get()
@@ -57,9 +57,17 @@ class GroupCommitter:
                         self._queue.put(None)
                         break
                     group.append(more)
+                try:
+                    if ledger is None:
+                        ledger = self._open()
+                except BaseException as e:  # cannot open: answer this group, try again later
+                    for _, future in group:
+                        future.set_exception(e)
+                    continue
                 self._commit(ledger, group)
         finally:
-            ledger.close()
+            if ledger is not None:
+                ledger.close()
 
     @staticmethod
     def _commit(ledger: Ledger, group: list[tuple[Envelope, Future[dict[str, Any]]]]) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from ledger import store
-from ledger.errors import LedgerError, UnknownType
+from ledger.errors import UnknownType
 from ledger.ledger import NodeCache
 from ledger.statements import TYPES, Envelope
 
 from . import digital_link, queries, tracing
+from . import handle
 from .handle import get_ledger
 from .openapi import document
 from .params import date_arg, int_arg, parse_int, str_arg
@@ -38,12 +39,7 @@ def ledger_info() -> Response:
 def append() -> tuple[Response, int]:
     """One envelope in; 201 with the entry view, or the refusal with its SPEC status."""
     envelope = Envelope.from_bytes(request.get_data(cache=False))
-    ledger = get_ledger()
-    (result,) = ledger.append([envelope])
-    if isinstance(result, LedgerError):
-        raise result
-    (view,) = ledger.appended_views([result])
-    return jsonify(view), 201
+    return jsonify(handle.append(envelope)), 201
 
 
 @bp.get("/api/v1/entries/<seq>")

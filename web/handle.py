@@ -1,30 +1,71 @@
-"""The ledger handle: one ``Ledger`` per request on ``flask.g``, closed on teardown.
+"""Ledger handles for requests, and one group committer per worker process.
 
-Each gunicorn worker opens its own connections; appends from many workers are
-serialised by the store's ``BEGIN IMMEDIATE``.
+Reads: each request thread keeps one read-only-in-practice ``Ledger`` (its SQLite
+connection is in autocommit mode, so every read sees the latest commit) and reuses it
+across requests, instead of opening the file and reading genesis every time.
+
+Appends: every POST of a worker process goes through one ``GroupCommitter``, whose thread
+owns the process's only writing ``Ledger``: the operator key is loaded once, and requests
+that arrive together commit together (one transaction, one fsync, one checkpoint). Several
+worker processes are still serialised by the store's ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 
+from ledger.group import GroupCommitter
 from ledger.ledger import Ledger
+from ledger.statements import Envelope
+
+_local = threading.local()
+_lock = threading.Lock()
+
+
+def _home() -> Path:
+    return Path(current_app.config["PROVENANCE_HOME"])
 
 
 def get_ledger() -> Ledger:
-    if "ledger" not in g:
-        g.ledger = Ledger.open(Path(current_app.config["PROVENANCE_HOME"]))
-    ledger: Ledger = g.ledger
-    return ledger
+    """This thread's ledger for reads (opened on first use, kept across requests)."""
+    home = _home()
+    cached = getattr(_local, "ledgers", None)
+    if cached is None or cached[0] != os.getpid():
+        cached = _local.ledgers = (os.getpid(), {})
+    ledger = cached[1].get(home)
+    if ledger is None:
+        ledger = cached[1][home] = Ledger.open(home)
+    return ledger  # type: ignore[no-any-return]
 
 
-def close_ledger(exc: BaseException | None = None) -> None:
-    ledger = g.pop("ledger", None)
-    if ledger is not None:
-        ledger.close()
+def append(envelope: Envelope) -> dict[str, Any]:
+    """Append ``envelope``; return its entry view (SPEC §10 201 body) or raise its refusal."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("PROVENANCE_GROUP_COMMIT", True):
+        ledger = get_ledger()
+        (result,) = ledger.append([envelope])
+        if isinstance(result, Exception):
+            raise result
+        return ledger.appended_views([result])[0]
+    return _committer(app).append(envelope)
+
+
+def _committer(app: Flask) -> GroupCommitter:
+    state = app.extensions.get("provenance.committer")
+    if state is None or state[0] != os.getpid():  # none yet, or inherited across a fork
+        with _lock:
+            state = app.extensions.get("provenance.committer")
+            if state is None or state[0] != os.getpid():
+                home = Path(app.config["PROVENANCE_HOME"])
+                state = (os.getpid(), GroupCommitter(lambda: Ledger.open(home)))
+                app.extensions["provenance.committer"] = state
+    return state[1]  # type: ignore[no-any-return]
 
 
 def register(app: Flask) -> None:
-    app.teardown_appcontext(close_ledger)
+    """Nothing to close per request: handles live as long as their thread or process."""
