@@ -38,7 +38,11 @@ from ledger.builder import Builder  # noqa: E402
 from ledger.ledger import Ledger  # noqa: E402
 from ledger.statements import Envelope  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tests"))
+from scenarios import bench_product  # noqa: E402
+
 PROVENANCE = str(ROOT / ".venv" / "bin" / "provenance")
+BENCH_PRODUCTS: dict[Path, tuple[str, str]] = {}
 RESULTS: dict[str, object] = {}
 
 
@@ -139,8 +143,10 @@ def bench_submit_verify(tmp: Path, n: int) -> None:
 
 
 def grow(home: Path, origin: str, n: int) -> Ledger:
+    """A ledger of ``n`` entries: the trace's bench product first, then filler."""
     ledger = Ledger.init(home, origin)
     b = Builder(ledger, seed=origin)
+    BENCH_PRODUCTS[ledger.home] = bench_product(b, "bench")
     envelopes = make_workload(b, n - ledger.size)
     for i in range(0, len(envelopes), 5000):
         ledger.append(envelopes[i:i + 5000])
@@ -162,12 +168,36 @@ def bench_proofs(ledgers: dict[int, Ledger]) -> None:
                          "aim": "<= 1.5"}
 
 
+def bench_trace(ledgers: dict[int, Ledger]) -> None:
+    from ledger.bundle import build_bundle
+    from ledger.trace import trace_product
+
+    out = {}
+    for n, ledger in ledgers.items():
+        gtin, batch = BENCH_PRODUCTS[ledger.home]
+        out[n] = {"trace_ms": round(median_ms(lambda: trace_product(ledger, gtin, batch), 20), 2),
+                  "bundle_ms": round(median_ms(lambda: build_bundle(ledger, gtin, batch), 10), 2)}
+    small, large = min(out), max(out)
+    RESULTS["trace"] = {**{str(k): v for k, v in out.items()},
+                        "ratio": round(out[large]["trace_ms"] / out[small]["trace_ms"], 2),
+                        "aim": "<= 1.5 (6 tiers, 50 origin lots)"}
+
+
 def bench_memory(tmp: Path, ledgers: dict[int, Ledger]) -> None:
     out = {}
     for n, ledger in ledgers.items():
         t, rss = peak_rss_mib([PROVENANCE, "verify", "--home", str(ledger.home)])
         out[str(n)] = {"verify_s": round(t, 2), "peak_rss_mib": round(rss, 1)}
     RESULTS["memory"] = out
+
+
+def bench_http(ledgers: dict[int, Ledger]) -> None:
+    """Shopper page and inclusion proof over HTTP from `provenance serve` (see web/)."""
+    try:
+        from bench_http import run  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    RESULTS["http"] = run(ledgers, BENCH_PRODUCTS, PROVENANCE)
 
 
 def main() -> None:
@@ -189,12 +219,10 @@ def main() -> None:
                 bench_proofs(ledgers)
             if "memory" in want:
                 bench_memory(tmp, ledgers)
-            extra = ROOT / "scripts" / "bench_more.py"
-            if extra.exists() and want & {"trace", "http"}:
-                sys.path.insert(0, str(extra.parent))
-                import bench_more  # type: ignore[import-not-found]
-
-                RESULTS.update(bench_more.run(ledgers, want, tmp))
+            if "trace" in want:
+                bench_trace(ledgers)
+            if "http" in want:
+                bench_http(ledgers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out = ROOT / "artifacts"

@@ -217,10 +217,13 @@ def journey_order(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[int] = set()
 
+    makers: dict[str, list[dict[str, Any]]] = {}  # output lot -> steps, in seq order
+    for s in ordered:
+        for lot in lots(s, "outputs"):
+            makers.setdefault(lot, []).append(s)
+
     def feeder(step: dict[str, Any], lot: str) -> dict[str, Any] | None:
-        earlier = [
-            s for s in ordered if s.get("seq", 0) < step.get("seq", 0) and lot in lots(s, "outputs")
-        ]
+        earlier = [s for s in makers.get(lot, []) if s.get("seq", 0) < step.get("seq", 0)]
         mine = [s for s in earlier if holder(s) == step.get("party")]
         candidates = mine or earlier
         return candidates[-1] if candidates else None

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 from werkzeug.wrappers import Response as BaseResponse
 
 from ledger import store
+from ledger.trace import collect
 from ledger.errors import InvalidField, NotFound, UnknownType
 from ledger.statements import TYPES
 
@@ -106,10 +107,15 @@ def _wants_json() -> bool:
 def _shopper(gtin: str, batch: str, canonical: str) -> Any:
     at = date_arg("at")
     ledger = get_ledger()
-    bundle = tracing.bundle(ledger, gtin, batch, at=at)
     if _wants_json():
-        response = jsonify(bundle)
+        response = jsonify(tracing.bundle(ledger, gtin, batch, at=at))
     else:
+        # The page needs the trace, its checkpoint and which entries it rests on, not the
+        # proofs and the signature of the bundle it links to: derive once, prove nothing.
+        report, source, checkpoint = collect(ledger, gtin, batch, at=at)
+        bundle = {**report.to_json(), "checkpoint": checkpoint.note,
+                  "vkey": ledger.verifier.to_text(),
+                  "entries": [{"seq": seq} for seq in sorted(source.entries)]}
         view = present.shopper_view(bundle)
         response = Response(
             render_template(
