@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +48,20 @@ class Base:
     checkpoint_sizes: list[int]
 
 
+@pytest.fixture(autouse=True)
+def _no_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator keys here are not encrypted: ignore a passphrase set outside."""
+    monkeypatch.delenv("PROVENANCE_KEY_PASSPHRASE", raising=False)
+
+
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
-    home = tmp_path_factory.mktemp("base") / "home"
-    os.environ.pop("PROVENANCE_KEY_PASSPHRASE", None)
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Base]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("PROVENANCE_KEY_PASSPHRASE", raising=False)
+        yield _build_base(tmp_path_factory.mktemp("base") / "home")
+
+
+def _build_base(home: Path) -> Base:
     led = Ledger.init(home, ORIGIN, clock=lambda: NOW)
     b = Builder(led, seed="tamper-tests")
     seq: dict[str, int] = {}
@@ -276,6 +286,29 @@ def edit_origin(conn: sqlite3.Connection, base: Base) -> None:
     conn.execute("UPDATE meta SET value = 'evil.test/ledger' WHERE key = 'origin'")
 
 
+def delete_latest_checkpoint(conn: sqlite3.Connection, base: Base) -> None:
+    conn.execute("DELETE FROM checkpoints WHERE size = ?", (base.size,))
+
+
+def delete_merkle_node(conn: sqlite3.Connection, base: Base) -> None:
+    conn.execute("DELETE FROM nodes WHERE level = 1 AND idx = ?", (base.seq["spin"] // 2,))
+
+
+def replay_as_new_entry(conn: sqlite3.Connection, base: Base) -> None:
+    """An old envelope (the yarn shipment) appended again as a new, well-chained entry."""
+    last = _entry(conn, base.size - 1)
+    old = _entry(conn, base.seq["ship_yarn"])
+    prev = merkle.leaf_hash(jcs(last)).hex()
+    entry = {"seq": base.size, "prev": prev, "recorded_at": last["recorded_at"],
+             "statement": old["statement"], "signature": old["signature"]}
+    canonical = jcs(entry)
+    st = old["statement"]
+    conn.execute("INSERT INTO entries (seq, hash, canonical, type, issuer, stmt_id, recorded_at)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (base.size, merkle.leaf_hash(canonical), canonical, st["type"], st["issuer"],
+                  st["id"], entry["recorded_at"]))
+
+
 # (name, damage, seq reported (a Base.seq name, an int, or a function of Base), message part)
 CASES: list[tuple[str, Tamper, Callable[[Base], int | None], str]] = [
     ("statement-body-edited", edit_body("ship_yarn", rehash=True),
@@ -316,6 +349,14 @@ CASES: list[tuple[str, Tamper, Callable[[Base], int | None], str]] = [
      "does not match its signed note"),
     ("checkpoint-forged", forge_checkpoint, lambda b: b.seq["spin"], "does not verify"),
     ("origin-renamed", edit_origin, lambda b: 0, "genesis origin"),
+    ("latest-checkpoint-deleted", delete_latest_checkpoint, lambda b: b.checkpoint_sizes[-2],
+     "not covered by any checkpoint"),
+    ("merkle-node-deleted", delete_merkle_node, lambda b: b.seq["spin"] // 2 * 2,
+     "is missing"),
+    ("envelope-replayed-as-new-entry", replay_as_new_entry, lambda b: b.size,
+     "replay refuses this entry: replay"),
+    ("envelope-replayed-not-covered", replay_as_new_entry, lambda b: b.size,
+     "not covered by any checkpoint"),
 ]
 
 
