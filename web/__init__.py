@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from ledger.ledger import default_home
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 MAX_CONTENT_LENGTH = 256 * 1024
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    from flask import Flask  # here, so `provenance` commands other than serve start fast
+
     app = Flask(__name__)
     app.config.update(
         PROVENANCE_HOME=str(default_home()),

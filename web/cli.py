@@ -12,78 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import click
-from gunicorn.app.base import BaseApplication
 
 from ledger.cli import clean_errors, home_option
 from ledger.errors import ConfigError
 from ledger.ledger import Ledger, default_home
 
-from . import create_app, digital_link
-
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-
-
-class Server(BaseApplication):  # type: ignore[misc]
-    """Gunicorn serving ``create_app(config)``; each worker builds its own app."""
-
-    def __init__(self, config: dict[str, Any], options: dict[str, Any]) -> None:
-        self.app_config = config
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    @staticmethod
-    def settings_names() -> set[str]:
-        from gunicorn.config import KNOWN_SETTINGS
-
-        return {s.name for s in KNOWN_SETTINGS}
-
-    def load(self) -> Any:
-        return create_app(self.app_config)
 
 
 def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def check_home(home: Path) -> None:
-    """Open the ledger and load the operator key now, so a missing ledger or a key file
-    others can read stops the server with one clear line before any worker forks."""
-    with Ledger.open(home) as ledger:
-        ledger.signer  # noqa: B018  (raises ConfigError)
+def serve(*args: Any) -> None:
+    """Imported when used: every other command starts without Flask, gunicorn and biip."""
+    from .server import serve as run
 
-
-def serve(
-    home: Path,
-    host: str,
-    port: int,
-    workers: int,
-    threads: int,
-    base_url: str | None,
-    access_log: bool,
-) -> None:
-    check_home(home)
-    config = {"PROVENANCE_HOME": str(home.resolve()), "PROVENANCE_BASE_URL": base_url}
-    options = {
-        "bind": bind_address(host, port),
-        "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "timeout": 60,
-        "graceful_timeout": 10,
-        "accesslog": "-" if access_log else None,
-        "errorlog": "-",
-        "loglevel": "info",
-        "proc_name": "provenance",
-        "limit_request_line": 8190,
-    }
-    if "control_socket_disable" in Server.settings_names():
-        options["control_socket_disable"] = True  # gunicorn >= 24: no shared ~/.gunicorn socket
-    Server(config, options).run()
+    run(*args)
 
 
 def serve_options(f: Any) -> Any:
@@ -156,6 +102,8 @@ def register(main: click.Group) -> None:
         """Rebuild a demo ledger of realistic supply chains, print its products' page and QR
         URLs, and serve it."""
         from ledger.demo import ORIGIN, build_demo
+
+        from . import digital_link
 
         home = home or default_home()
         if (home / "ledger.db").exists():
