@@ -48,6 +48,10 @@ def clean_errors(f: F) -> F:
         except LedgerError as e:
             click.echo(f"error: {e.code}: {e.describe()}", err=True)
             sys.exit(1)
+        except OSError as e:  # a missing or unreadable file named on the command line
+            where = f" {e.filename}" if e.filename else ""
+            click.echo(f"error: io:{where}: {e.strerror or e}", err=True)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 
@@ -119,7 +123,7 @@ def party_add(party_id: str, name: str, role: str, country: str, keys: tuple[str
 
 @main.command("sign")
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.argument("statement_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("statement_file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
 @clean_errors
 def sign_cmd(key_file: Path, statement_file: Path) -> None:
     """Sign statements offline; print the envelopes (one JSON line each).
@@ -156,8 +160,19 @@ def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
                 value = canonical.parse(line)
             except LedgerError as e:
                 if first:
-                    whole = line + stream.read()
-                    yield n, canonical.parse(whole) if whole.strip() else e
+                    rest = stream.read()
+                    try:  # a pretty-printed document spans lines
+                        yield n, canonical.parse(line + rest)
+                        return
+                    except LedgerError:
+                        pass
+                    yield n, e  # JSON Lines with a bad first line: go on with the others
+                    for m, more in enumerate(rest.splitlines(), n + 1):
+                        if more.strip():
+                            try:
+                                yield m, canonical.parse(more)
+                            except LedgerError as err:
+                                yield m, err
                     return
                 yield n, e
                 continue
@@ -166,7 +181,8 @@ def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
 @click.option("--server", default=None, help="Post to a running server instead of a local ledger.")
 @home_option
 @clean_errors

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import merkle, rules, store, workers
-from .errors import BadSignature, ConfigError, LedgerError, NotFound, ProofError
+from .errors import BadSignature, ConfigError, IntegrityError, LedgerError, NotFound, ProofError
 from .keys import PrivateKey, PublicKey, b64
 from .merkle import ConsistencyProof, Frontier, InclusionProof, Node
 from .note import Checkpoint, SignedCheckpoint, Signer, Verifier, check_origin
@@ -110,26 +110,31 @@ class Ledger:
         as a note key name.
         """
         check_origin(origin)
-        home.mkdir(parents=True, exist_ok=True)
         if (home / DB_NAME).exists() or (home / KEY_NAME).exists():
             raise ConfigError(f"{home} already holds a ledger")
         key = PrivateKey.generate()
-        key.save(home / KEY_NAME, passphrase)
-        conn = store.connect(home / DB_NAME)
-        store.create_schema(conn)
-        with store.write_transaction(conn):
-            store.set_meta(conn, "origin", origin)
-            store.set_meta(conn, "format", "provenance-ledger/v1")
-        ledger = cls(home, conn, origin, Verifier(origin, key.public), clock)
-        ledger._signer = Signer(origin, key)
-        genesis = {
+        genesis = sign({  # validated before anything is written
             "type": "genesis",
             "id": new_id(),
             "issuer": "operator",
             "issued_at": format_time(clock()),
             "body": {"origin": origin, "name": name or origin, "key": key.public.b64},
-        }
-        ledger.append_one(sign(genesis, key))
+        }, key)
+        home.mkdir(parents=True, exist_ok=True)
+        try:
+            key.save(home / KEY_NAME, passphrase)
+            conn = store.connect(home / DB_NAME)
+            store.create_schema(conn)
+            with store.write_transaction(conn):
+                store.set_meta(conn, "origin", origin)
+                store.set_meta(conn, "format", "provenance-ledger/v1")
+            ledger = cls(home, conn, origin, Verifier(origin, key.public), clock)
+            ledger._signer = Signer(origin, key)
+            ledger.append_one(genesis)
+        except BaseException:
+            for name_ in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", KEY_NAME):
+                (home / name_).unlink(missing_ok=True)
+            raise
         return ledger
 
     @classmethod
@@ -219,6 +224,7 @@ class Ledger:
             start, last_hash, last_time = store.head(conn)
             size = start
             frontier = self._frontier(size)
+            self._check_head(start, frontier)
             prev = last_hash.hex() if last_hash else ZERO_HASH
             created: list[tuple[int, int, bytes]] = []
             issuers = rules.IssuerCache()
@@ -287,6 +293,20 @@ class Ledger:
                         key = None
                 out.append(key)
         return out
+
+    def _check_head(self, size: int, frontier: Frontier) -> None:
+        """Refuse to extend a log whose entries no longer match its latest checkpoint (entries
+        removed or rewritten behind the ledger's back): signing on would sign a fork."""
+        latest = store.latest_checkpoint(self.conn)
+        if latest is None:
+            if size:
+                raise IntegrityError(f"the ledger has {size} entries but no checkpoint")
+            return
+        if latest[0] != size or latest[1] != frontier.root():
+            raise IntegrityError(
+                f"the entries ({size}) do not match the latest checkpoint ({latest[0]}):"
+                " the ledger was changed behind its back; run provenance verify"
+            )
 
     def _recorded_at(self, last: str | None) -> str:
         now = format_time(self.clock())

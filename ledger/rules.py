@@ -446,7 +446,8 @@ def _unwind(conn: sqlite3.Connection, seq: int, target: int, kind: str, issuer: 
     def retire(lot: str, amount: str) -> None:
         give_back(lot, issuer, amount)
         others = conn.execute(
-            "SELECT count(*) FROM holdings WHERE lot = ? AND party != ?", (lot, issuer)
+            "SELECT count(*) FROM holdings WHERE lot = ? AND party != ? AND balance != '0'",
+            (lot, issuer),
         ).fetchone()[0]
         if others:
             raise E.RevocationRefused(

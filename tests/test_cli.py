@@ -280,8 +280,6 @@ def test_submit_reads_standard_input(cli, inited, world):
     check_entry_view(lines[0], inited)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: cli.read_documents raises (aborting submit) when a "
-                   "file's first line is not JSON and the whole file is not one JSON document")
 def test_submit_reports_a_malformed_first_line_and_goes_on(cli, inited, world):
     b = world
     envs = [b.envelope("material-origin", "farm-a",
@@ -293,8 +291,6 @@ def test_submit_reports_a_malformed_first_line_and_goes_on(cli, inited, world):
     check_entry_view(lines[1], inited)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a malformed file aborts submit: later files are not "
-                   "appended and no error body is printed for it")
 def test_submit_goes_on_after_a_malformed_file(cli, inited, world):
     b = world
     first, last = (b.envelope("material-origin", "farm-a",
@@ -411,8 +407,6 @@ MISSING_FILES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a missing input file ends in a FileNotFoundError "
-                   "traceback (sign, submit, verify --checkpoint)")
 @pytest.mark.parametrize("args", [c[1] for c in MISSING_FILES], ids=[c[0] for c in MISSING_FILES])
 def test_a_missing_input_file_is_a_clear_error(cli, inited, args):
     PrivateKey.generate().save(cli.cwd / "k.pem")

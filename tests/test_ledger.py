@@ -88,9 +88,6 @@ def test_init_refuses_an_origin_unfit_for_a_note_key_name(tmp_path, origin):
     assert not (tmp_path / "home" / "ledger.db").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Ledger.init writes operator.key and ledger.db before "
-                   "the genesis statement is validated; a bad name leaves a home that neither "
-                   "init nor open accepts")
 @pytest.mark.parametrize("name", ["x" * 201, "bell\x07"], ids=["201-chars", "control-char"])
 def test_init_with_a_bad_name_leaves_the_home_usable(tmp_path, clock, name):
     from ledger.errors import InvalidField
@@ -262,9 +259,6 @@ def test_batch_is_one_transaction(cast, stocked, ledger_state):
     assert led.size == before["size"] + 3
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Ledger.append does not check that the head matches "
-                   "the latest checkpoint: behind a truncation it signs a forked checkpoint, or "
-                   "fails with a raw sqlite3.IntegrityError")
 @pytest.mark.parametrize("cut", [14, 11], ids=["to-a-checkpointed-size", "between-checkpoints"])
 def test_append_refuses_to_extend_a_truncated_log(cast, ledger_state, cut):
     """Checkpoints at 9 (the cast) and 14; entries cut back to ``cut - 1`` behind the

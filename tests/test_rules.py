@@ -557,8 +557,6 @@ def test_revoking_an_untouched_origin_retires_its_lot(cast, stocked, submit, exp
     assert verify_ledger(led.conn).ok
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: rules._unwind.retire counts holders with a zero "
-                   "balance (left by a revoked shipment) as if the goods had moved on")
 def test_origin_can_be_revoked_once_its_shipments_are_revoked(cast, stocked):
     b = cast
     wrong = b.origin("farm-a", "cot-3", "cotton", "100", "kg", country="IN",
@@ -568,8 +566,6 @@ def test_origin_can_be_revoked_once_its_shipments_are_revoked(cast, stocked):
     b.revoke("farm-a", wrong, "wrong field")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: rules._unwind.retire counts holders with a zero "
-                   "balance (left by a revoked shipment) as if the goods had moved on")
 def test_transformation_can_be_revoked_once_its_output_shipments_are_revoked(cast, stocked):
     b = cast
     spin = b.transform("proc-a", "spinning", "2025-05-20", [("cot-1", "60", "kg")],
