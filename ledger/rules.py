@@ -6,8 +6,9 @@ again, from scratch, when ``verify`` replays the log), so the checks and the wri
 one consistent state. A refusal raises before any write, and the caller's savepoint undoes
 anything half done.
 
-Revocation unwinds what the target did to lots, so a corrected statement can be appended in
-its place; it is refused once the goods have moved on (revoke the later entries first).
+Revocation unwinds what the target did to lots, so a corrected statement can be appended
+after it; it is refused once the goods have moved on (revoke the later entries first). Lot
+ids stay reserved: a lot id names one thing forever, so a correction uses a new one.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def apply(conn: sqlite3.Connection, seq: int, envelope: Envelope, recorded_at: s
         return
     cache = cache if cache is not None else IssuerCache()
     role = _issuer_role(conn, st.issuer, cache)
-    _check_key(conn, envelope, verified_key, defer, cache)
+    # Replay before keys: a client retrying an envelope that landed gets its seq (409) even
+    # if the key that signed it has been rotated since. (issuer, id) pairs are public anyway.
     try:
         conn.execute(
             "INSERT INTO statement_ids (issuer, stmt_id, seq) VALUES (?, ?, ?)",
@@ -99,6 +101,7 @@ def apply(conn: sqlite3.Connection, seq: int, envelope: Envelope, recorded_at: s
             f"statement {st.id!r} of {st.issuer} is already entry {existing[0]}",
             field="statement.id", seq=existing[0],
         ) from None
+    _check_key(conn, envelope, verified_key, defer, cache)
     # Both are "YYYY-MM-DDTHH:MM:SS…Z": equal-width prefixes compare as times, and only a
     # statement issued after the ledger's clock needs the exact comparison.
     if st.issued_at[:19] > recorded_at[:19] and (

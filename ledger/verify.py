@@ -86,9 +86,9 @@ def _verify(conn: sqlite3.Connection, report: Report, external: str | None,
         return
 
     checkpoints = _checkpoints(conn, verifier, report)
-    wanted_roots: dict[int, tuple[str, bytes]] = {}
+    wanted_roots: dict[int, list[tuple[str, bytes]]] = {}
     for size, root in checkpoints:
-        wanted_roots[size] = ("stored checkpoint", root)
+        wanted_roots.setdefault(size, []).append(("stored checkpoint", root))
     outside = _external(external, verifier, report)
     if outside is not None:
         if outside.size > total:
@@ -98,9 +98,7 @@ def _verify(conn: sqlite3.Connection, report: Report, external: str | None,
                 f" {outside.size}: entries were removed (truncation or rollback)",
             )
         else:
-            wanted_roots.setdefault(outside.size, ("given checkpoint", outside.root))
-            if wanted_roots[outside.size][1] != outside.root:
-                wanted_roots[outside.size] = ("given checkpoint", outside.root)
+            wanted_roots.setdefault(outside.size, []).append(("given checkpoint", outside.root))
     if checkpoints and checkpoints[-1][0] > total:
         report.add(total, f"a stored checkpoint commits to {checkpoints[-1][0]} entries, the ledger"
                    f" has {total}: entries were removed")
@@ -153,11 +151,11 @@ def _verify(conn: sqlite3.Connection, report: Report, external: str | None,
             if gap:
                 node_batch = []
             elif frontier.size in wanted_roots:
-                what, root = wanted_roots[frontier.size]
-                if frontier.root() != root:
-                    report.add(frontier.size - 1,
-                               f"the {what} for size {frontier.size} has root {root.hex()}, the"
-                               f" entries give {frontier.root().hex()}")
+                for what, root in wanted_roots[frontier.size]:
+                    if frontier.root() != root:
+                        report.add(frontier.size - 1,
+                                   f"the {what} for size {frontier.size} has root {root.hex()},"
+                                   f" the entries give {frontier.root().hex()}")
             if len(node_batch) >= 4096:
                 _check_nodes(conn, report, node_batch)
                 node_batch = []

@@ -646,3 +646,14 @@ def test_party_can_change_role(cast, stocked, submit, expect_refusal):
     env = envelope(b, "shipment", "trade-a", ship_body("cot-1", "1", "kg", "proc-a"))
     submit(led, env)  # a brand may still ship
     assert verify_ledger(led.conn).ok
+
+
+def test_retrying_a_landed_envelope_after_its_key_was_rotated_answers_replay(cast, stocked,
+                                                                            submit, expect_refusal):
+    """Idempotency outlives rotation: the retry learns where its statement landed (409 + seq)."""
+    b, led = cast, cast.ledger
+    landed = envelope(b, "material-origin", "farm-a", origin_body("cot-retry"))
+    seq = submit(led, landed).entry.seq
+    b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[PrivateKey.from_seed(b"\x0c" * 32)])
+    err = expect_refusal(led, landed, "replay", 409, "statement.id")
+    assert err.to_json()["error"]["seq"] == seq

@@ -102,3 +102,17 @@ def test_progress_is_reported(busy):
     verify_ledger(busy.ledger.conn, progress=lambda done, total: seen.append((done, total)))
     size = busy.ledger.size
     assert seen[0] == (0, size) and seen[-1] == (size, size)
+
+
+def test_a_kept_checkpoint_does_not_hide_a_stored_one_of_the_same_size(cast, stocked):
+    """A stored checkpoint swapped for an operator-signed fork of the same size is reported,
+    even when the kept checkpoint given for that size is the true one."""
+    led = cast.ledger
+    size = led.size
+    true_note = led.checkpoint(size).note
+    fork = SignedCheckpoint.sign(Checkpoint(led.origin, size, b"\x42" * 32), led.signer)
+    led.conn.execute("UPDATE checkpoints SET root = ?, note = ? WHERE size = ?",
+                     (fork.checkpoint.root, fork.note, size))
+    report = verify_ledger(led.conn, external=true_note)
+    assert any("stored checkpoint" in p.message and p.seq == size - 1 for p in report.problems), \
+        report.problems
