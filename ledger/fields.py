@@ -68,6 +68,23 @@ MAX_NAME = 200
 MAX_ITEMS = 100
 
 
+def described(check: Validator, schema: dict[str, Any]) -> Validator:
+    """Attach the JSON Schema (2020-12) that describes what ``check`` accepts, as exactly as
+    JSON Schema can say it; the OpenAPI document is built from these (web/openapi.py).
+    Where a rule cannot be said in JSON Schema (a check digit, a calendar date, a key on
+    the curve), the schema's ``description`` says it in words."""
+    check.schema = schema  # type: ignore[attr-defined]
+    return check
+
+
+def schema_of(check: Validator) -> dict[str, Any]:
+    return check.schema  # type: ignore[attr-defined, no-any-return]
+
+
+def _anchored(regex: str) -> str:
+    return f"^(?:{regex})$"
+
+
 def _refuse_tokens(value: Any, path: str) -> None:
     """Values the parser kept only to be refused here, naming their path."""
     if isinstance(value, FloatToken):
@@ -87,7 +104,8 @@ def text(max_len: int = MAX_TEXT, min_len: int = 1) -> Validator:
             raise InvalidField("holds a control character", field=path)
         return value
 
-    return check
+    return described(check, {"type": "string", "minLength": min_len, "maxLength": max_len,
+                             "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*$"})
 
 
 def pattern(regex: re.Pattern[str], what: str) -> Validator:
@@ -99,7 +117,8 @@ def pattern(regex: re.Pattern[str], what: str) -> Validator:
             raise InvalidField(f"{_show(value)} is not {what}", field=path)
         return value
 
-    return check
+    return described(check, {"type": "string", "pattern": _anchored(regex.pattern),
+                             "description": what})
 
 
 def one_of(choices: tuple[str, ...]) -> Validator:
@@ -109,7 +128,7 @@ def one_of(choices: tuple[str, ...]) -> Validator:
             raise InvalidField(f"{_show(value)} is not one of {', '.join(choices)}", field=path)
         return value
 
-    return check
+    return described(check, {"type": "string", "enum": list(choices)})
 
 
 def integer(lo: int, hi: int) -> Validator:
@@ -121,7 +140,7 @@ def integer(lo: int, hi: int) -> Validator:
             raise InvalidField(f"{value} is outside {lo}..{hi}", field=path)
         return value
 
-    return check
+    return described(check, {"type": "integer", "minimum": lo, "maximum": hi})
 
 
 slug = pattern(SLUG, "a party id (lowercase letters, digits and '-', 2-63 characters)")
@@ -153,7 +172,10 @@ def coordinate(limit: int) -> Validator:
             raise InvalidField(f"{_show(value)} is not a decimal string within ±{limit}", field=path)
         return value
 
-    return check
+    whole = {90: "90(?:\\.0{1,8})?|[1-8]?[0-9](?:\\.[0-9]{1,8})?",
+             180: "180(?:\\.0{1,8})?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\\.[0-9]{1,8})?"}[limit]
+    return described(check, {"type": "string", "pattern": f"^-?(?:{whole})$",
+                             "description": f"a decimal string within ±{limit}"})
 
 
 def country(value: Any, path: str) -> str:
@@ -194,6 +216,18 @@ def parse_timestamp(value: str) -> dt.datetime:
     )
 
 
+# Positive decimals: digits, an optional point and up to 6 decimals, never zero.
+_POSITIVE = ("[1-9][0-9]{0,14}(?:\\.[0-9]{1,6})?|0\\.(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}"
+             "|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9])")
+described(amount, {"type": "string", "pattern": _anchored(_POSITIVE),
+                   "description": "a positive decimal string such as \"1250.5\""})
+described(country, {"type": "string", "enum": sorted(COUNTRIES),
+                    "description": "ISO 3166-1 alpha-2"})
+described(date, {"type": "string", "format": "date", "pattern": _anchored(DATE.pattern)})
+described(timestamp, {"type": "string", "format": "date-time",
+                      "pattern": _anchored(TIMESTAMP.pattern), "description": "RFC 3339, UTC ('Z')"})
+
+
 def gs1_check_digit_ok(digits: str) -> bool:
     """GS1 mod-10: weights 3,1,3,… from the right, excluding the check digit."""
     body, check = digits[:-1], int(digits[-1])
@@ -229,6 +263,16 @@ def batch(value: Any, path: str) -> str:
     return value
 
 
+described(gtin14, {"type": "string", "pattern": "^[0-9]{14}$",
+                   "description": "GTIN-14 with a valid GS1 check digit"})
+described(gln, {"type": "string", "pattern": "^[0-9]{13}$",
+                "description": "GLN: 13 digits with a valid GS1 check digit"})
+described(os_id, {"type": "string", "pattern": _anchored(OS_ID.pattern),
+                  "description": "Open Supply Hub facility id"})
+described(batch, {"type": "string", "pattern": _anchored(BATCH.pattern),
+                  "description": "1-20 characters of the GS1 AI (10) alphabet"})
+
+
 def obj(spec: Mapping[str, tuple[bool, Validator]]) -> Validator:
     """An object with exactly the fields of ``spec`` (name -> (required, validator))."""
 
@@ -249,7 +293,12 @@ def obj(spec: Mapping[str, tuple[bool, Validator]]) -> Validator:
                 raise MissingField("is required", field=_join(path, key))
         return value
 
-    return check
+    return described(check, {
+        "type": "object",
+        "properties": {key: schema_of(v) for key, (_, v) in spec.items()},
+        "required": [key for key, (req, _) in spec.items() if req],
+        "additionalProperties": False,
+    })
 
 
 def array(item: Validator, *, min_items: int = 0, max_items: int = MAX_ITEMS, unique: str | None = None) -> Validator:
@@ -270,7 +319,13 @@ def array(item: Validator, *, min_items: int = 0, max_items: int = MAX_ITEMS, un
                 seen.add(key)
         return value
 
-    return check
+    schema: dict[str, Any] = {"type": "array", "items": schema_of(item), "minItems": min_items,
+                              "maxItems": max_items}
+    if unique == "":
+        schema["uniqueItems"] = True
+    elif unique:
+        schema["description"] = f"no two items share a {unique}"
+    return described(check, schema)
 
 
 def _join(path: str, key: str) -> str:

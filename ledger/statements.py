@@ -20,13 +20,19 @@ MAX_STATEMENT_BYTES = 64 * 1024
 MAX_ENVELOPE_BYTES = 2 * MAX_STATEMENT_BYTES
 ZERO_HASH = "0" * 64
 
-_public_key = f.pattern(f.re.compile(r"[A-Za-z0-9+/]{43}="), "a base64 Ed25519 public key")
+# Canonical standard base64 of 32 bytes: the last character carries 2 bits and 4 zeros.
+_public_key = f.pattern(f.re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="),
+                        "a base64 Ed25519 public key (32 bytes)")
 
 
 def _key(value: Any, path: str) -> str:
     _public_key(value, path)
     PublicKey.from_b64(value, path)
     return value
+
+
+f.described(_key, {**f.schema_of(_public_key),
+                   "description": "an Ed25519 public key: standard base64 of 32 bytes"})
 
 
 _quantity_line = f.obj({"lot": (True, f.lot_id), "amount": (True, f.amount), "unit": (True, f.unit)})
@@ -125,19 +131,34 @@ BODIES: dict[str, f.Validator] = {
 }
 TYPES = tuple(BODIES)
 
+
+def statement_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of a statement of each type, from the same validators that check it."""
+    base = f.schema_of(_statement_shape)
+    return {
+        kind: {**base, "properties": {**base["properties"], "type": {"const": kind},
+                                      "body": f.schema_of(body)}}
+        for kind, body in BODIES.items()
+    }
+
+
+def signature_schema() -> dict[str, Any]:
+    return f.schema_of(_signature_shape)
+
 _statement_shape = f.obj(
     {
         "type": (True, f.text(64)),
         "id": (True, f.statement_id),
         "issuer": (True, f.pattern(f.re.compile(r"operator|[a-z0-9][a-z0-9-]{1,62}"), "a party id")),
         "issued_at": (True, f.timestamp),
-        "body": (True, lambda v, p: v),
+        "body": (True, f.described(lambda v, p: v, {"type": "object"})),
     }
 )
 _signature_shape = f.obj(
     {
         "key_id": (True, f.pattern(f.re.compile(r"[0-9a-f]{16}"), "a key id (16 lowercase hex)")),
-        "sig": (True, f.pattern(f.re.compile(r"[A-Za-z0-9+/]{86}=="), "a base64 Ed25519 signature")),
+        "sig": (True, f.pattern(f.re.compile(r"[A-Za-z0-9+/]{85}[AQgw]=="),
+                                "a base64 Ed25519 signature (64 bytes)")),
     }
 )
 
