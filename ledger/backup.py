@@ -51,8 +51,7 @@ def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
             yield n, line
 
 
-def import_ledger(lines: Iterable[tuple[int, bytes]], home: Path,
-                  operator_key: Path | None = None) -> Ledger:
+def import_ledger(lines: Iterable[tuple[int, bytes]], home: Path, operator_key: Path | None = None) -> Ledger:
     """Rebuild a ledger in the new ``home`` from exported lines.
 
     ``operator_key``: the original operator key file, copied in (mode 0600) so the new

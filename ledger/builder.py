@@ -23,8 +23,7 @@ Line = tuple[str, str, str]  # (lot, amount, unit)
 
 
 class Builder:
-    def __init__(self, ledger: Ledger, *, seed: str | None = None,
-                 issued_at: str | None = None) -> None:
+    def __init__(self, ledger: Ledger, *, seed: str | None = None, issued_at: str | None = None) -> None:
         """``seed`` makes party keys and statement ids deterministic (for tests and demos);
         ``issued_at`` fixes the statements' issue time (default: the ledger's clock)."""
         self.ledger = ledger
@@ -60,8 +59,9 @@ class Builder:
             "body": body,
         }
 
-    def envelope(self, type_: str, issuer: str, body: dict[str, Any],
-                 key: PrivateKey | None = None) -> Envelope:
+    def envelope(
+        self, type_: str, issuer: str, body: dict[str, Any], key: PrivateKey | None = None
+    ) -> Envelope:
         return sign(self.statement(type_, issuer, body), key or self.key_for(issuer))
 
     def submit(self, envelope: Envelope) -> int:
@@ -89,57 +89,127 @@ class Builder:
 
     # -- the domain -------------------------------------------------------------------
 
-    def party(self, pid: str, name: str, role: str, country: str, *, os_id: str | None = None,
-              gln: str | None = None, keys: Iterable[PrivateKey] | None = None) -> int:
+    def party(
+        self,
+        pid: str,
+        name: str,
+        role: str,
+        country: str,
+        *,
+        os_id: str | None = None,
+        gln: str | None = None,
+        keys: Iterable[PrivateKey] | None = None,
+    ) -> int:
         """Register ``pid`` (generating its key unless ``keys`` is given)."""
         keys = list(keys) if keys is not None else [self.key_for(pid)]
         if keys:
             self.keys[pid] = keys[0]
         identifiers = {k: v for k, v in (("os_id", os_id), ("gln", gln)) if v}
-        return self.emit("party", "operator", {
-            "party": pid, "name": name, "role": role, "country": country,
-            "identifiers": identifiers, "keys": [k.public.b64 for k in keys],
-        })
+        return self.emit(
+            "party",
+            "operator",
+            {
+                "party": pid,
+                "name": name,
+                "role": role,
+                "country": country,
+                "identifiers": identifiers,
+                "keys": [k.public.b64 for k in keys],
+            },
+        )
 
-    def origin(self, party: str, lot: str, material: str, amount: str, unit: str, *,
-               country: str, produced_on: str, region: str | None = None,
-               lat: str | None = None, lon: str | None = None,
-               certifications: Iterable[str] = ()) -> int:
+    def origin(
+        self,
+        party: str,
+        lot: str,
+        material: str,
+        amount: str,
+        unit: str,
+        *,
+        country: str,
+        produced_on: str,
+        region: str | None = None,
+        lat: str | None = None,
+        lon: str | None = None,
+        certifications: Iterable[str] = (),
+    ) -> int:
         place: dict[str, str] = {"country": country}
         for k, v in (("region", region), ("lat", lat), ("lon", lon)):
             if v is not None:
                 place[k] = v
-        return self.emit("material-origin", party, {
-            "lot": lot, "material": material, "quantity": {"amount": amount, "unit": unit},
-            "origin": place, "produced_on": produced_on, "certifications": list(certifications),
-        })
+        return self.emit(
+            "material-origin",
+            party,
+            {
+                "lot": lot,
+                "material": material,
+                "quantity": {"amount": amount, "unit": unit},
+                "origin": place,
+                "produced_on": produced_on,
+                "certifications": list(certifications),
+            },
+        )
 
-    def transform(self, party: str, process: str, on: str, inputs: Iterable[Line],
-                  outputs: Iterable[tuple[str, str, str, str]]) -> int:
+    def transform(
+        self,
+        party: str,
+        process: str,
+        on: str,
+        inputs: Iterable[Line],
+        outputs: Iterable[tuple[str, str, str, str]],
+    ) -> int:
         """``outputs``: (lot, material, amount, unit)."""
-        return self.emit("transformation", party, {
-            "process": process, "date": on,
-            "inputs": [{"lot": lot, "amount": a, "unit": u} for lot, a, u in inputs],
-            "outputs": [{"lot": lot, "material": m, "amount": a, "unit": u} for lot, m, a, u in outputs],
-        })
+        return self.emit(
+            "transformation",
+            party,
+            {
+                "process": process,
+                "date": on,
+                "inputs": [{"lot": lot, "amount": a, "unit": u} for lot, a, u in inputs],
+                "outputs": [{"lot": lot, "material": m, "amount": a, "unit": u} for lot, m, a, u in outputs],
+            },
+        )
 
     def ship(self, party: str, lot: str, amount: str, unit: str, to: str, on: str) -> int:
-        return self.emit("shipment", party, {
-            "lot": lot, "amount": amount, "unit": unit, "to": to, "shipped_on": on,
-        })
+        return self.emit(
+            "shipment",
+            party,
+            {
+                "lot": lot,
+                "amount": amount,
+                "unit": unit,
+                "to": to,
+                "shipped_on": on,
+            },
+        )
 
-    def audit(self, issuer: str, facility: str, *, standard: str, audit_date: str,
-              valid_until: str, outcome: str = "pass", present: Iterable[str] = (),
-              not_assessed: Iterable[str] = (), findings: Iterable[str] = (),
-              workers: int | None = None, evidence: Iterable[tuple[str, bytes]] = ()) -> int:
+    def audit(
+        self,
+        issuer: str,
+        facility: str,
+        *,
+        standard: str,
+        audit_date: str,
+        valid_until: str,
+        outcome: str = "pass",
+        present: Iterable[str] = (),
+        not_assessed: Iterable[str] = (),
+        findings: Iterable[str] = (),
+        workers: int | None = None,
+        evidence: Iterable[tuple[str, bytes]] = (),
+    ) -> int:
         present, not_assessed = set(present), set(not_assessed)
         indicators = {
             name: "present" if name in present else "not-assessed" if name in not_assessed else "absent"
             for name in ILO_INDICATORS
         }
         body: dict[str, Any] = {
-            "facility": facility, "standard": standard, "audit_date": audit_date,
-            "valid_until": valid_until, "outcome": outcome, "indicators": indicators,
+            "facility": facility,
+            "standard": standard,
+            "audit_date": audit_date,
+            "valid_until": valid_until,
+            "outcome": outcome,
+            "indicators": indicators,
             "findings": list(findings),
             "evidence": [{"name": n, "sha256": hashlib.sha256(d).hexdigest()} for n, d in evidence],
         }
@@ -147,10 +217,19 @@ class Builder:
             body["workers"] = workers
         return self.emit("labor-attestation", issuer, body)
 
-    def product(self, brand: str, gtin: str, batch: str, name: str, lots: Iterable[Line],
-                description: str | None = None) -> int:
+    def product(
+        self,
+        brand: str,
+        gtin: str,
+        batch: str,
+        name: str,
+        lots: Iterable[Line],
+        description: str | None = None,
+    ) -> int:
         body: dict[str, Any] = {
-            "gtin": gtin, "batch": batch, "name": name,
+            "gtin": gtin,
+            "batch": batch,
+            "name": name,
             "lots": [{"lot": lot, "amount": a, "unit": u} for lot, a, u in lots],
         }
         if description:

@@ -23,13 +23,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import canonical, merkle
+from .entries import EntrySet
 from .errors import BadSignature, LedgerError, Malformed, NotFound, ProofError
 from .keys import PublicKey, b64, unb64, verify_raw
 from .ledger import NodeCache
 from .note import SignedCheckpoint, Verifier
 from .policy import Policy
 from .statements import Entry
-from .entries import EntrySet
 from .trace import TRACE_KEYS, TraceReport, collect, derive
 
 FORMAT = "provenance-trace/v1"
@@ -50,8 +50,9 @@ def bundle_message(bundle: dict[str, Any]) -> bytes:
     return BUNDLE_PREFIX + canonical.jcs(unsigned)
 
 
-def build_bundle(ledger: Any, gtin: str, batch: str, *, at: str | None = None,
-                 policy: Policy | None = None) -> dict[str, Any]:
+def build_bundle(
+    ledger: Any, gtin: str, batch: str, *, at: str | None = None, policy: Policy | None = None
+) -> dict[str, Any]:
     """The signed bundle of the trace of ``(gtin, batch)`` (module docstring).
 
     Raises what ``trace.collect`` raises, and ``ConfigError`` if the operator key is unusable.
@@ -71,16 +72,27 @@ def build_bundle(ledger: Any, gtin: str, batch: str, *, at: str | None = None,
     for seq in sorted(source.entries):
         e = source.entries[seq]
         proof = ledger.inclusion_proof(seq, size, nodes)
-        entries.append({"seq": seq, "entry_hash": e.hash.hex(), "canonical": b64(e.canonical),
-                        "inclusion_proof": proof.to_json()})
+        entries.append(
+            {
+                "seq": seq,
+                "entry_hash": e.hash.hex(),
+                "canonical": b64(e.canonical),
+                "inclusion_proof": proof.to_json(),
+            }
+        )
     bundle: dict[str, Any] = {
-        **report.to_json(), "format": FORMAT, "origin": ledger.origin,
-        "vkey": ledger.verifier.to_text(), "checkpoint": checkpoint.note, "entries": entries,
+        **report.to_json(),
+        "format": FORMAT,
+        "origin": ledger.origin,
+        "vkey": ledger.verifier.to_text(),
+        "checkpoint": checkpoint.note,
+        "entries": entries,
         "policy": policy.to_json(),
     }
     # The same derivation over exactly the bundled entries must give the same answer.
-    offline = derive(EntrySet(size, at, source.entries.values()), report.product["gtin"],
-                     report.product["batch"], policy)
+    offline = derive(
+        EntrySet(size, at, source.entries.values()), report.product["gtin"], report.product["batch"], policy
+    )
     if offline.to_json() != report.to_json():
         raise BundleMismatch("internal error: the bundled entries do not reproduce the trace")
     bundle[SIGNATURE_KEY] = b64(ledger.operator_key.sign(bundle_message(bundle)))
@@ -113,14 +125,18 @@ def verify_bundle(bundle: Any, *, vkey: str | None = None) -> TraceReport:
     verifier = _verifier(bundle, vkey)
     checkpoint = SignedCheckpoint.open(_text(bundle, "checkpoint"), verifier).checkpoint
     if checkpoint.origin != bundle["origin"]:
-        raise Malformed(f"checkpoint origin {checkpoint.origin!r} is not the bundle's "
-                        f"{bundle['origin']!r}", field="origin")
+        raise Malformed(
+            f"checkpoint origin {checkpoint.origin!r} is not the bundle's {bundle['origin']!r}",
+            field="origin",
+        )
     sig = unb64(_text(bundle, SIGNATURE_KEY), field=SIGNATURE_KEY, size=64)
     try:
         verify_raw(verifier.public.raw, sig, bundle_message(bundle))
     except BadSignature as e:
-        raise BadSignature("the bundle is not signed by the operator's key: it was altered "
-                           "after the operator issued it", field=SIGNATURE_KEY) from e
+        raise BadSignature(
+            "the bundle is not signed by the operator's key: it was altered after the operator issued it",
+            field=SIGNATURE_KEY,
+        ) from e
     entries = _entries(bundle["entries"], checkpoint.size, checkpoint.root)
     _check_signatures(entries, verifier)
     policy = Policy.from_json(bundle["policy"], "bundle policy")
@@ -130,24 +146,29 @@ def verify_bundle(bundle: Any, *, vkey: str | None = None) -> TraceReport:
 
         date(as_of, "as_of")
     if bundle["size"] != checkpoint.size:
-        raise BundleMismatch(f"the bundle says size {bundle['size']!r}, its checkpoint "
-                             f"{checkpoint.size}", field="size")
+        raise BundleMismatch(
+            f"the bundle says size {bundle['size']!r}, its checkpoint {checkpoint.size}", field="size"
+        )
     product = bundle["product"]
-    if not isinstance(product, dict) or not isinstance(product.get("gtin"), str) \
-            or not isinstance(product.get("batch"), str):
+    if (
+        not isinstance(product, dict)
+        or not isinstance(product.get("gtin"), str)
+        or not isinstance(product.get("batch"), str)
+    ):
         raise Malformed("bundle product needs a gtin and a batch", field="product")
     try:
-        report = derive(EntrySet(checkpoint.size, as_of, entries.values()), product["gtin"],
-                        product["batch"], policy)
+        report = derive(
+            EntrySet(checkpoint.size, as_of, entries.values()), product["gtin"], product["batch"], policy
+        )
     except NotFound as e:
-        raise BundleMismatch(f"the bundle's entries hold no such product: {e.message}",
-                             field="product") from e
+        raise BundleMismatch(
+            f"the bundle's entries hold no such product: {e.message}", field="product"
+        ) from e
     derived = report.to_json()
     for key in TRACE_KEYS:
         if bundle[key] != derived[key]:
             why = _difference(bundle[key], derived[key])
-            raise BundleMismatch(f"the bundle's {key!r} does not follow from its entries: {why}",
-                                 field=key)
+            raise BundleMismatch(f"the bundle's {key!r} does not follow from its entries: {why}", field=key)
     return report
 
 
@@ -161,11 +182,14 @@ def _text(bundle: dict[str, Any], key: str) -> str:
 def _verifier(bundle: dict[str, Any], pinned: str | None) -> Verifier:
     verifier = Verifier.from_text(_text(bundle, "vkey"))
     if verifier.name != bundle["origin"]:
-        raise Malformed(f"verifier key name {verifier.name!r} is not the origin "
-                        f"{bundle['origin']!r}", field="vkey")
+        raise Malformed(
+            f"verifier key name {verifier.name!r} is not the origin {bundle['origin']!r}", field="vkey"
+        )
     if pinned is not None and Verifier.from_text(pinned) != verifier:
-        raise BadSignature(f"the bundle's verifier key {bundle['vkey']} is not the operator's "
-                           f"key {pinned.strip()}", field="vkey")
+        raise BadSignature(
+            f"the bundle's verifier key {bundle['vkey']} is not the operator's key {pinned.strip()}",
+            field="vkey",
+        )
     return verifier
 
 
@@ -176,31 +200,38 @@ def _entries(items: Any, size: int, root: bytes) -> dict[int, Entry]:
     out: dict[int, Entry] = {}
     for i, item in enumerate(items):
         where = f"entries[{i}]"
-        if not isinstance(item, dict) or set(item) != {"seq", "entry_hash", "canonical",
-                                                        "inclusion_proof"}:
-            raise Malformed("must hold exactly seq, entry_hash, canonical, inclusion_proof",
-                            field=where)
-        data = unb64(item["canonical"], field=f"{where}.canonical") \
-            if isinstance(item["canonical"], str) else b""
+        if not isinstance(item, dict) or set(item) != {"seq", "entry_hash", "canonical", "inclusion_proof"}:
+            raise Malformed("must hold exactly seq, entry_hash, canonical, inclusion_proof", field=where)
+        data = (
+            unb64(item["canonical"], field=f"{where}.canonical")
+            if isinstance(item["canonical"], str)
+            else b""
+        )
         entry = Entry.from_canonical(data)
         seq = entry.seq
         if item["seq"] != seq or seq in out:
-            raise Malformed(f"holds entry {seq}, which is not its seq {item['seq']!r} or "
-                            "appears twice", field=f"{where}.seq")
+            raise Malformed(
+                f"holds entry {seq}, which is not its seq {item['seq']!r} or appears twice",
+                field=f"{where}.seq",
+            )
         leaf = merkle.leaf_hash(data)
         if item["entry_hash"] != leaf.hex():
-            raise ProofError(f"entry {seq}: entry_hash is not the hash of its canonical bytes",
-                             field=f"{where}.entry_hash")
+            raise ProofError(
+                f"entry {seq}: entry_hash is not the hash of its canonical bytes", field=f"{where}.entry_hash"
+            )
         proof = merkle.InclusionProof.from_json(item["inclusion_proof"])
         if proof.leaf_index != seq or proof.tree_size != size:
-            raise ProofError(f"entry {seq}: the proof is for leaf {proof.leaf_index} of "
-                             f"{proof.tree_size}, not {seq} of {size}",
-                             field=f"{where}.inclusion_proof")
+            raise ProofError(
+                f"entry {seq}: the proof is for leaf {proof.leaf_index} of "
+                f"{proof.tree_size}, not {seq} of {size}",
+                field=f"{where}.inclusion_proof",
+            )
         try:
             merkle.verify_inclusion(seq, size, leaf, proof.hashes, root)
         except LedgerError as e:
-            raise ProofError(f"entry {seq} is not in the checkpointed log: {e.message}",
-                             field=f"{where}.inclusion_proof") from e
+            raise ProofError(
+                f"entry {seq} is not in the checkpointed log: {e.message}", field=f"{where}.inclusion_proof"
+            ) from e
         out[seq] = entry
     return out
 
@@ -218,17 +249,22 @@ def _check_signatures(entries: dict[int, Entry], verifier: Verifier) -> None:
         st = e.statement
         active = keys.get(st.issuer)
         if active is None:
-            raise Malformed(f"entry {seq} is signed by {st.issuer}, whose registration is not "
-                            "in the bundle", field="entries")
+            raise Malformed(
+                f"entry {seq} is signed by {st.issuer}, whose registration is not in the bundle",
+                field="entries",
+            )
         key = active.get(e.envelope.key_id)
         if key is None:
-            raise BadSignature(f"entry {seq}: key {e.envelope.key_id} was not an active key of "
-                               f"{st.issuer} at that entry", field="entries")
+            raise BadSignature(
+                f"entry {seq}: key {e.envelope.key_id} was not an active key of {st.issuer} at that entry",
+                field="entries",
+            )
         try:
             e.envelope.verify(key)
         except BadSignature as err:
-            raise BadSignature(f"entry {seq}: the signature of {st.issuer} does not verify",
-                               field="entries") from err
+            raise BadSignature(
+                f"entry {seq}: the signature of {st.issuer} does not verify", field="entries"
+            ) from err
         if st.type == "party":
             new = [PublicKey.from_b64(k) for k in st.body["keys"]]
             keys[st.body["party"]] = {k.key_id: k for k in new}

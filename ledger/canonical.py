@@ -44,9 +44,7 @@ def _utf16_ordered(value: Any) -> str:
     from code point order only when keys hold characters outside the BMP."""
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-16-be", "surrogatepass"))
-        return "{" + ",".join(
-            _encoder.encode(k) + ":" + _utf16_ordered(v) for k, v in items
-        ) + "}"
+        return "{" + ",".join(_encoder.encode(k) + ":" + _utf16_ordered(v) for k, v in items) + "}"
     if isinstance(value, list):
         return "[" + ",".join(_utf16_ordered(v) for v in value) + "]"
     return _encoder.encode(value)
@@ -58,8 +56,9 @@ class FloatToken(str):
 
     def refusal(self, path: str) -> Malformed:
         return Malformed(
-            f"number {self} is not an integer: amounts are decimal strings such as \"12.5\""
-            " (SPEC §2)", field=path or None)
+            f'number {self} is not an integer: amounts are decimal strings such as "12.5" (SPEC §2)',
+            field=path or None,
+        )
 
 
 class DuplicateKeys(dict):  # type: ignore[type-arg]
@@ -85,9 +84,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-_decoder = json.JSONDecoder(
-    object_pairs_hook=_pairs, parse_float=FloatToken, parse_constant=_refuse_constant
-)
+_decoder = json.JSONDecoder(object_pairs_hook=_pairs, parse_float=FloatToken, parse_constant=_refuse_constant)
 
 
 def parse(data: bytes | str, *, limit: int | None = None, walk: bool = True) -> Any:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from . import canonical
-from .errors import LedgerError, Malformed
+from .errors import LedgerError
 from .keys import PrivateKey
 from .ledger import Ledger, default_home, format_time, new_id, utc_now
 from .statements import Envelope, sign
@@ -33,7 +33,10 @@ def dumps(obj: Any) -> str:
 
 def home_option(f: F) -> F:
     return click.option(
-        "--home", "home", type=click.Path(file_okay=False, path_type=Path), default=None,
+        "--home",
+        "home",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
         help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).",
     )(f)
 
@@ -68,8 +71,12 @@ def main() -> None:
 
 @main.command()
 @home_option
-@click.option("--origin", default="provenance.localhost/ledger", show_default=True,
-              help="The ledger's origin: its checkpoint and note key name.")
+@click.option(
+    "--origin",
+    default="provenance.localhost/ledger",
+    show_default=True,
+    help="The ledger's origin: its checkpoint and note key name.",
+)
 @click.option("--name", default=None, help="The operator's display name.")
 @clean_errors
 def init(home: Path | None, origin: str, name: str | None) -> None:
@@ -106,16 +113,32 @@ def party() -> None:
 @click.option("--gln", default=None, help="GS1 Global Location Number.")
 @home_option
 @clean_errors
-def party_add(party_id: str, name: str, role: str, country: str, keys: tuple[str, ...],
-              os_id: str | None, gln: str | None, home: Path | None) -> None:
+def party_add(
+    party_id: str,
+    name: str,
+    role: str,
+    country: str,
+    keys: tuple[str, ...],
+    os_id: str | None,
+    gln: str | None,
+    home: Path | None,
+) -> None:
     """Register a party or replace its record and keys (keys left out are retired)."""
     identifiers = {k: v for k, v in (("os_id", os_id), ("gln", gln)) if v}
     with open_ledger(home) as ledger:
         statement = {
-            "type": "party", "id": new_id(), "issuer": "operator",
+            "type": "party",
+            "id": new_id(),
+            "issuer": "operator",
             "issued_at": format_time(utc_now()),
-            "body": {"party": party_id, "name": name, "role": role, "country": country,
-                     "identifiers": identifiers, "keys": list(keys)},
+            "body": {
+                "party": party_id,
+                "name": name,
+                "role": role,
+                "country": country,
+                "identifiers": identifiers,
+                "keys": list(keys),
+            },
         }
         result = ledger.append_one(ledger.sign_as_operator(statement))
         click.echo(dumps(ledger.appended_views([result])[0]))
@@ -181,8 +204,9 @@ def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path, allow_dash=True)
+)
 @click.option("--server", default=None, help="Post to a running server instead of a local ledger.")
 @home_option
 @clean_errors
@@ -228,8 +252,12 @@ def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> No
 
 @main.command()
 @home_option
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A checkpoint kept elsewhere: prove the ledger still extends it.")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A checkpoint kept elsewhere: prove the ledger still extends it.",
+)
 @clean_errors
 def verify(home: Path | None, checkpoint_file: Path | None) -> None:
     """Audit everything from the raw bytes; one line per problem, exit 1 if any."""
@@ -288,8 +316,11 @@ def info(home: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(dumps(data))
         return
-    click.echo(f"origin:  {data['origin']}\nvkey:    {data['vkey']}\nsize:    {data['size']}\n"
-               f"root:    {data['root']}\n\n{data['checkpoint']}", nl=False)
+    click.echo(
+        f"origin:  {data['origin']}\nvkey:    {data['vkey']}\nsize:    {data['size']}\n"
+        f"root:    {data['root']}\n\n{data['checkpoint']}",
+        nl=False,
+    )
 
 
 @main.command()

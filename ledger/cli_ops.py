@@ -29,8 +29,12 @@ def register(main: click.Group) -> None:
 
     @main.command("import")
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--operator-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="The original operator key, so the new home can go on appending.")
+    @click.option(
+        "--operator-key",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The original operator key, so the new home can go on appending.",
+    )
     @home_option
     @clean_errors
     def import_cmd(file: Path, operator_key: Path | None, home: Path | None) -> None:

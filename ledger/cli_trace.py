@@ -42,16 +42,30 @@ def register(main: click.Group) -> None:
 @click.command()
 @click.argument("gtin")
 @click.argument("batch")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the trace as JSON (docs/trace-format.md).")
-@click.option("--bundle", "bundle_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the signed, offline-verifiable bundle to FILE.")
-@click.option("--at", "at", default=None, metavar="DATE",
-              help="Evaluate as of DATE (YYYY-MM-DD): only entries recorded on or before it.")
-@click.option("--home", "home", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).")
-def trace(gtin: str, batch: str, as_json: bool, bundle_file: Path | None, at: str | None,
-          home: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the trace as JSON (docs/trace-format.md).")
+@click.option(
+    "--bundle",
+    "bundle_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the signed, offline-verifiable bundle to FILE.",
+)
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    metavar="DATE",
+    help="Evaluate as of DATE (YYYY-MM-DD): only entries recorded on or before it.",
+)
+@click.option(
+    "--home",
+    "home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).",
+)
+def trace(
+    gtin: str, batch: str, as_json: bool, bundle_file: Path | None, at: str | None, home: Path | None
+) -> None:
     """The brand's compliance report for product GTIN, batch BATCH.
 
     Exit 0: compliant or needs attention; 1: non-compliant; 2: error.
@@ -77,15 +91,20 @@ def trace(gtin: str, batch: str, as_json: bool, bundle_file: Path | None, at: st
     else:
         click.echo(render(data), nl=False)
         if bundle_file is not None:
-            click.echo(f"\nBundle written to {bundle_file}: check it anywhere with "
-                       f"'provenance verify-bundle {bundle_file}'.")
+            click.echo(
+                f"\nBundle written to {bundle_file}: check it anywhere with "
+                f"'provenance verify-bundle {bundle_file}'."
+            )
     sys.exit(1 if data["verdict"] == "non-compliant" else 0)
 
 
 @click.command("verify-bundle")
 @click.argument("bundle_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--vkey", default=None, help="The operator's published verifier key (note form): "
-              "refuse a bundle signed by any other key.")
+@click.option(
+    "--vkey",
+    default=None,
+    help="The operator's published verifier key (note form): refuse a bundle signed by any other key.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the re-derived trace as JSON.")
 def verify_bundle_cmd(bundle_file: Path, vkey: str | None, as_json: bool) -> None:
     """Check a trace bundle offline: key, checkpoint, operator signature, every entry's proof
@@ -109,12 +128,14 @@ def verify_bundle_cmd(bundle_file: Path, vkey: str | None, as_json: bool) -> Non
     if as_json:
         click.echo(dumps(report.to_json()))
     p = report.product
-    click.echo(f"ok: GTIN {p['gtin']} batch {p['batch']} ({p['name']}): {report.verdict}; "
-               f"{len(bundle['entries'])} entries proven against checkpoint size {report.size} "
-               f"of {bundle['origin']}", err=as_json)
+    click.echo(
+        f"ok: GTIN {p['gtin']} batch {p['batch']} ({p['name']}): {report.verdict}; "
+        f"{len(bundle['entries'])} entries proven against checkpoint size {report.size} "
+        f"of {bundle['origin']}",
+        err=as_json,
+    )
     if vkey is None:
-        click.echo(f"note: compare the operator key with the one it publishes: {bundle['vkey']}",
-                   err=True)
+        click.echo(f"note: compare the operator key with the one it publishes: {bundle['vkey']}", err=True)
 
 
 # -- the terminal report ----------------------------------------------------------------
@@ -133,7 +154,8 @@ def render(t: dict[str, Any]) -> str:
         f"Verdict   {t['verdict'].upper()}  ({counts['serious']} serious, "
         f"{counts['attention']} attention, {counts['info']} info)",
         f"Ledger    {t['size']} entries" + (f", as of {t['as_of']}" if t["as_of"] else ""),
-        "", "Supply chain (tier 0 is the product; each facility's labour audit on the step's date)",
+        "",
+        "Supply chain (tier 0 is the product; each facility's labour audit on the step's date)",
     ]
     shown: set[int] = set()
 
@@ -153,8 +175,11 @@ def render(t: dict[str, Any]) -> str:
             made = [lot["created_by"]] if "created_by" in lot else []
             kids = [k for k in [*reversed(lot.get("shipments", [])), *made] if k in steps]
             end = i == len(s["inputs"]) - 1
-            lines.append(child_prefix + ("└─ " if end else "├─ ")
-                         + f"lot {line['lot']}: {line['amount']} {line['unit']}")
+            lines.append(
+                child_prefix
+                + ("└─ " if end else "├─ ")
+                + f"lot {line['lot']}: {line['amount']} {line['unit']}"
+            )
             for j, k in enumerate(kids):
                 walk(k, child_prefix + ("   " if end else "│  "), j == len(kids) - 1)
 
@@ -164,14 +189,19 @@ def render(t: dict[str, Any]) -> str:
         for o in t["origins"]:
             place = f"{o['region']}, {o['country']}" if o.get("region") else o["country"]
             pct = f"{float(o['share']) * 100:.1f}%"
-            lines.append(f"  {o['lot']}  {o['material']}  {o['amount']} {o['unit']}  {pct:>6}  "
-                         f"{_who(parties, o['party'])}, {place}, produced {o['produced_on']}")
+            lines.append(
+                f"  {o['lot']}  {o['material']}  {o['amount']} {o['unit']}  {pct:>6}  "
+                f"{_who(parties, o['party'])}, {place}, produced {o['produced_on']}"
+            )
     lines += ["", "Findings" if t["findings"] else "Findings: none"]
     lines += [f"  {SEVERITY[f['severity']]}  {f['message']}" for f in t["findings"]]
     if t["corrections"]:
         lines += ["", "Corrections (revoked entries; nothing is edited in place)"]
-        lines += [f"  entry {c['revoked']} ({c['type']} by {c['party']}) revoked by entry {c['by']}"
-                  f" on {c['date']}: {c['reason']}" for c in t["corrections"]]
+        lines += [
+            f"  entry {c['revoked']} ({c['type']} by {c['party']}) revoked by entry {c['by']}"
+            f" on {c['date']}: {c['reason']}"
+            for c in t["corrections"]
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -72,8 +72,14 @@ class Attestation:
         st = entry.statement
         b = st.body
         return cls(
-            entry.seq, b["facility"], st.issuer, b["standard"], b["audit_date"], b["valid_until"],
-            b["outcome"], tuple((k, b["indicators"][k]) for k in ILO_INDICATORS),
+            entry.seq,
+            b["facility"],
+            st.issuer,
+            b["standard"],
+            b["audit_date"],
+            b["valid_until"],
+            b["outcome"],
+            tuple((k, b["indicators"][k]) for k in ILO_INDICATORS),
             tuple(b["findings"]),
             revocation.seq if revocation else None,
             revocation.statement.body["reason"] if revocation else None,
@@ -120,8 +126,9 @@ class Step:
     what: str  # "transformation 'spinning'", "shipment of lot X to Y", …
 
 
-def judge(step: Step, attestations: Sequence[Attestation],
-          names: Names) -> tuple[dict[str, Any], list[Finding]]:
+def judge(
+    step: Step, attestations: Sequence[Attestation], names: Names
+) -> tuple[dict[str, Any], list[Finding]]:
     """The step's ``audit`` object (docs/trace-format.md) and its findings."""
     if step.kind not in JUDGED_KINDS:
         return _audit("not-required"), []
@@ -142,83 +149,129 @@ def judge(step: Step, attestations: Sequence[Attestation],
     if current.outcome == "fail":
         present = ", ".join(audit["present"]) or "none"
         noted = "; ".join(current.findings)
-        add(SERIOUS, "audit-failed",
+        add(
+            SERIOUS,
+            "audit-failed",
             f"{who} failed its labour audit in force {on}: {basis}; ILO indicators present: "
-            f"{present}" + (f"; the auditor found: {noted}." if noted else "."))
+            f"{present}" + (f"; the auditor found: {noted}." if noted else "."),
+        )
     for key in audit["present"]:
-        add(SERIOUS, "indicator-present",
+        add(
+            SERIOUS,
+            "indicator-present",
             f"ILO forced-labour indicator '{key}' ({indicator_words(key)}) is present at {who} "
-            f"{on}: {basis}.", key)
+            f"{on}: {basis}.",
+            key,
+        )
     if current.outcome == "conditional":
-        add(ATTENTION, "audit-conditional",
-            f"{who} passed its labour audit only conditionally {on}: {basis}.")
+        add(
+            ATTENTION, "audit-conditional", f"{who} passed its labour audit only conditionally {on}: {basis}."
+        )
     if current.self_assessment:
-        add(ATTENTION, "self-assessment",
-            f"{who} has only a self-assessment of its labour conditions {on}, no third-party "
-            f"audit: {basis}.")
+        add(
+            ATTENTION,
+            "self-assessment",
+            f"{who} has only a self-assessment of its labour conditions {on}, no third-party audit: {basis}.",
+        )
     if audit["not_assessed"]:
         listed = ", ".join(audit["not_assessed"])
-        add(ATTENTION, "indicators-not-assessed",
+        add(
+            ATTENTION,
+            "indicators-not-assessed",
             f"{who}'s labour audit in force {on} did not assess {len(audit['not_assessed'])} ILO "
-            f"forced-labour indicator(s): {listed}; {basis}.")
+            f"forced-labour indicator(s): {listed}; {basis}.",
+        )
     return audit, found
 
 
 def _audit(status: str, a: Attestation | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"status": status}
     if a is not None:
-        out.update(seq=a.seq, issuer=a.issuer, standard=a.standard, audit_date=a.audit_date,
-                   valid_until=a.valid_until, outcome=a.outcome, self_assessment=a.self_assessment)
+        out.update(
+            seq=a.seq,
+            issuer=a.issuer,
+            standard=a.standard,
+            audit_date=a.audit_date,
+            valid_until=a.valid_until,
+            outcome=a.outcome,
+            self_assessment=a.self_assessment,
+        )
     out.update(present=[], not_assessed=[], findings=[])
     return out
 
 
-def _no_attestation(step: Step, attestations: Sequence[Attestation], names: Names, who: str,
-                    on: str) -> tuple[dict[str, Any], list[Finding]]:
+def _no_attestation(
+    step: Step, attestations: Sequence[Attestation], names: Names, who: str, on: str
+) -> tuple[dict[str, Any], list[Finding]]:
     """Why nothing is in force: a revoked audit that would have been, an expired one, or none."""
     revoked = [a for a in attestations if a.revoked_by is not None and a.covers(step.date)]
     if revoked:
         a = max(revoked, key=Attestation.rank)
         reason = f": {a.revoke_reason}" if a.revoke_reason else ""
-        msg = (f"No labour attestation is in force for {who} {on}: the {a.describe(names)}, which "
-               f"covered that date, was revoked by entry {a.revoked_by}{reason}.")
+        msg = (
+            f"No labour attestation is in force for {who} {on}: the {a.describe(names)}, which "
+            f"covered that date, was revoked by entry {a.revoked_by}{reason}."
+        )
         return _audit("revoked", a), [
-            Finding(SERIOUS, "attestation-revoked", step.party, msg, step.seq, None, a.seq)]
+            Finding(SERIOUS, "attestation-revoked", step.party, msg, step.seq, None, a.seq)
+        ]
     live = [a for a in attestations if a.revoked_by is None]
     expired = [a for a in live if a.valid_until < step.date]
     if expired:
         a = max(expired, key=lambda x: (x.valid_until, x.audit_date, x.seq))
-        msg = (f"No labour attestation is in force for {who} {on}: its latest audit "
-               f"({a.describe(names)}) expired on {a.valid_until}, before this step.")
+        msg = (
+            f"No labour attestation is in force for {who} {on}: its latest audit "
+            f"({a.describe(names)}) expired on {a.valid_until}, before this step."
+        )
         return _audit("expired", a), [
-            Finding(SERIOUS, "attestation-expired", step.party, msg, step.seq, None, a.seq)]
+            Finding(SERIOUS, "attestation-expired", step.party, msg, step.seq, None, a.seq)
+        ]
     later = [a for a in live if a.audit_date > step.date]
     if later:
         first = min(later, key=lambda x: (x.audit_date, x.seq))
-        detail = (f"its first audit (entry {first.seq}) is dated {first.audit_date}, after this "
-                  "step")
+        detail = f"its first audit (entry {first.seq}) is dated {first.audit_date}, after this step"
     else:
         detail = "the ledger holds no labour attestation for it"
     msg = f"No labour attestation is in force for {who} {on}: {detail}."
     return _audit("missing"), [Finding(SERIOUS, "no-attestation", step.party, msg, step.seq)]
 
 
-def origin_findings(policy: Policy, party: str, seq: int, lot: str, material: str,
-                    country: str, region: str | None, names: Names) -> list[Finding]:
+def origin_findings(
+    policy: Policy,
+    party: str,
+    seq: int,
+    lot: str,
+    material: str,
+    country: str,
+    region: str | None,
+    names: Names,
+) -> list[Finding]:
     """Findings for a material origin in a high-risk region (``policy``)."""
     place = f"{region}, {country}" if region else country
     out: list[Finding] = []
     for r in policy.match(country, region):
         why = f" ({r.reason})" if r.reason else ""
-        out.append(Finding(
-            r.severity, "high-risk-origin", party,
-            f"Lot {lot} ({material}) produced by {names(party)} comes from {place}, in the "
-            f"high-risk region {r.label}{why} (entry {seq}).", seq))
+        out.append(
+            Finding(
+                r.severity,
+                "high-risk-origin",
+                party,
+                f"Lot {lot} ({material}) produced by {names(party)} comes from {place}, in the "
+                f"high-risk region {r.label}{why} (entry {seq}).",
+                seq,
+            )
+        )
     for r in policy.unresolved(country, region):
-        out.append(Finding(
-            INFO, "high-risk-region-unresolved", party,
-            f"Lot {lot} ({material}) produced by {names(party)} comes from {country} without a "
-            f"region, so the high-risk region {r.label} cannot be ruled out (entry {seq}).", seq))
+        out.append(
+            Finding(
+                INFO,
+                "high-risk-region-unresolved",
+                party,
+                f"Lot {lot} ({material}) produced by {names(party)} comes from {country} without a "
+                f"region, so the high-risk region {r.label} cannot be ruled out (entry {seq}).",
+                seq,
+            )
+        )
     return out
 
 

@@ -68,8 +68,14 @@ def _cotton(b: Builder) -> dict[str, Any]:
         b.party("patel-cotton-farm", "Patel Organic Cotton Farm", "farm", "IN")
         b.party("saurashtra-ginning", "Saurashtra Ginning Co.", "processor", "IN", os_id="IN2021089RKT2WQ")
         b.party("dhaka-spinning", "Dhaka Spinning Mills Ltd", "processor", "BD", os_id="BD2019301QS4H7A")
-        b.party("meghna-knit", "Meghna Knit Composite Ltd", "manufacturer", "BD",
-                os_id="BD2020142MK81ZE", gln=gtin14("590123412345")[1:])
+        b.party(
+            "meghna-knit",
+            "Meghna Knit Composite Ltd",
+            "manufacturer",
+            "BD",
+            os_id="BD2020142MK81ZE",
+            gln=gtin14("590123412345")[1:],
+        )
         b.party("nordic-threads", "Nordic Threads AB", "brand", "SE")
     with b.batch():
         for facility, auditor, std, day in [
@@ -78,31 +84,84 @@ def _cotton(b: Builder) -> dict[str, Any]:
             ("dhaka-spinning", "meridian-social", "SA8000", "2026-03-04"),
             ("meghna-knit", "fairwork-assurance", "SMETA", "2026-04-15"),
         ]:
-            b.audit(auditor, facility, standard=std, audit_date=day,
-                    valid_until=str(int(day[:4]) + 1) + day[4:], workers=120,
-                    evidence=[(f"{std} report {facility}.pdf", f"{facility}/{day}".encode())])
-        b.audit("nordic-threads", "nordic-threads", standard="self-assessment",
-                audit_date="2026-01-05", valid_until="2027-01-05", workers=45)
+            b.audit(
+                auditor,
+                facility,
+                standard=std,
+                audit_date=day,
+                valid_until=str(int(day[:4]) + 1) + day[4:],
+                workers=120,
+                evidence=[(f"{std} report {facility}.pdf", f"{facility}/{day}".encode())],
+            )
+        b.audit(
+            "nordic-threads",
+            "nordic-threads",
+            standard="self-assessment",
+            audit_date="2026-01-05",
+            valid_until="2027-01-05",
+            workers=45,
+        )
     with b.batch():
-        b.origin("patel-cotton-farm", "IN-GJ-SEEDCOTTON-2026-014", "organic seed cotton", "12000", "kg",
-                 country="IN", region="Gujarat", lat="22.2587", lon="71.1924", produced_on="2026-03-20",
-                 certifications=["GOTS", "Organic (NPOP)"])
-        b.ship("patel-cotton-farm", "IN-GJ-SEEDCOTTON-2026-014", "12000", "kg", "saurashtra-ginning", "2026-03-25")
-        b.transform("saurashtra-ginning", "ginning", "2026-04-02",
-                    [("IN-GJ-SEEDCOTTON-2026-014", "12000", "kg")],
-                    [("SG-LINT-0402", "cotton lint", "4200", "kg")])
+        b.origin(
+            "patel-cotton-farm",
+            "IN-GJ-SEEDCOTTON-2026-014",
+            "organic seed cotton",
+            "12000",
+            "kg",
+            country="IN",
+            region="Gujarat",
+            lat="22.2587",
+            lon="71.1924",
+            produced_on="2026-03-20",
+            certifications=["GOTS", "Organic (NPOP)"],
+        )
+        b.ship(
+            "patel-cotton-farm",
+            "IN-GJ-SEEDCOTTON-2026-014",
+            "12000",
+            "kg",
+            "saurashtra-ginning",
+            "2026-03-25",
+        )
+        b.transform(
+            "saurashtra-ginning",
+            "ginning",
+            "2026-04-02",
+            [("IN-GJ-SEEDCOTTON-2026-014", "12000", "kg")],
+            [("SG-LINT-0402", "cotton lint", "4200", "kg")],
+        )
         b.ship("saurashtra-ginning", "SG-LINT-0402", "4200", "kg", "dhaka-spinning", "2026-04-20")
-        b.transform("dhaka-spinning", "ring spinning", "2026-05-12",
-                    [("SG-LINT-0402", "4200", "kg")], [("DSM-YARN-30S-0512", "30s combed yarn", "3700", "kg")])
+        b.transform(
+            "dhaka-spinning",
+            "ring spinning",
+            "2026-05-12",
+            [("SG-LINT-0402", "4200", "kg")],
+            [("DSM-YARN-30S-0512", "30s combed yarn", "3700", "kg")],
+        )
         b.ship("dhaka-spinning", "DSM-YARN-30S-0512", "3700", "kg", "meghna-knit", "2026-05-20")
-        b.transform("meghna-knit", "knitting, dyeing, cutting and sewing", "2026-06-18",
-                    [("DSM-YARN-30S-0512", "3700", "kg")], [("MK-TEE-0618", "organic cotton T-shirt", "18000", "pcs")])
+        b.transform(
+            "meghna-knit",
+            "knitting, dyeing, cutting and sewing",
+            "2026-06-18",
+            [("DSM-YARN-30S-0512", "3700", "kg")],
+            [("MK-TEE-0618", "organic cotton T-shirt", "18000", "pcs")],
+        )
         b.ship("meghna-knit", "MK-TEE-0618", "18000", "pcs", "nordic-threads", "2026-07-01")
         gtin = gtin14("735005385001")
-        b.product("nordic-threads", gtin, "TS2026-07A", "Organic Cotton Crew T-shirt",
-                  [("MK-TEE-0618", "18000", "pcs")],
-                  description="Unisex crew-neck T-shirt, 180 g/m² organic cotton jersey.")
-    return {"gtin": gtin, "batch": "TS2026-07A", "name": "Organic Cotton Crew T-shirt", "brand": "nordic-threads"}
+        b.product(
+            "nordic-threads",
+            gtin,
+            "TS2026-07A",
+            "Organic Cotton Crew T-shirt",
+            [("MK-TEE-0618", "18000", "pcs")],
+            description="Unisex crew-neck T-shirt, 180 g/m² organic cotton jersey.",
+        )
+    return {
+        "gtin": gtin,
+        "batch": "TS2026-07A",
+        "name": "Organic Cotton Crew T-shirt",
+        "brand": "nordic-threads",
+    }
 
 
 def _cobalt(b: Builder) -> dict[str, Any]:
@@ -113,30 +172,83 @@ def _cobalt(b: Builder) -> dict[str, Any]:
         b.party("hanbit-cathode", "Hanbit Cathode Materials Co.", "manufacturer", "KR")
         b.party("aurora-mobile", "Aurora Mobile Oy", "brand", "FI")
     with b.batch():
-        b.audit("meridian-social", "kolwezi-mining", standard="RBA", audit_date="2026-01-15",
-                valid_until="2027-01-15", workers=800,
-                findings=["Personal protective equipment issued to all registered diggers."])
+        b.audit(
+            "meridian-social",
+            "kolwezi-mining",
+            standard="RBA",
+            audit_date="2026-01-15",
+            valid_until="2027-01-15",
+            workers=800,
+            findings=["Personal protective equipment issued to all registered diggers."],
+        )
         # The refinery's audit ran out on 2026-03-31; it refined the lot in May.
-        b.audit("asia-ethical-audits", "huayou-refining", standard="RBA", audit_date="2025-04-01",
-                valid_until="2026-03-31", workers=2300)
-        b.audit("fairwork-assurance", "hanbit-cathode", standard="RBA", audit_date="2026-02-20",
-                valid_until="2027-02-20", workers=640)
-        b.audit("fairwork-assurance", "aurora-mobile", standard="SA8000", audit_date="2026-03-01",
-                valid_until="2027-03-01")
+        b.audit(
+            "asia-ethical-audits",
+            "huayou-refining",
+            standard="RBA",
+            audit_date="2025-04-01",
+            valid_until="2026-03-31",
+            workers=2300,
+        )
+        b.audit(
+            "fairwork-assurance",
+            "hanbit-cathode",
+            standard="RBA",
+            audit_date="2026-02-20",
+            valid_until="2027-02-20",
+            workers=640,
+        )
+        b.audit(
+            "fairwork-assurance",
+            "aurora-mobile",
+            standard="SA8000",
+            audit_date="2026-03-01",
+            valid_until="2027-03-01",
+        )
     with b.batch():
-        b.origin("kolwezi-mining", "CD-LU-CO-2026-0311", "cobalt hydroxide", "40", "t",
-                 country="CD", region="Lualaba", lat="-10.7148", lon="25.4667", produced_on="2026-03-11")
+        b.origin(
+            "kolwezi-mining",
+            "CD-LU-CO-2026-0311",
+            "cobalt hydroxide",
+            "40",
+            "t",
+            country="CD",
+            region="Lualaba",
+            lat="-10.7148",
+            lon="25.4667",
+            produced_on="2026-03-11",
+        )
         b.ship("kolwezi-mining", "CD-LU-CO-2026-0311", "40", "t", "huayou-refining", "2026-04-02")
-        b.transform("huayou-refining", "refining to cobalt sulfate", "2026-05-06",
-                    [("CD-LU-CO-2026-0311", "40", "t")], [("ZJ-COSO4-0506", "cobalt sulfate", "26", "t")])
+        b.transform(
+            "huayou-refining",
+            "refining to cobalt sulfate",
+            "2026-05-06",
+            [("CD-LU-CO-2026-0311", "40", "t")],
+            [("ZJ-COSO4-0506", "cobalt sulfate", "26", "t")],
+        )
         b.ship("huayou-refining", "ZJ-COSO4-0506", "26", "t", "hanbit-cathode", "2026-05-20")
-        b.transform("hanbit-cathode", "NMC cathode synthesis and cell assembly", "2026-06-22",
-                    [("ZJ-COSO4-0506", "26", "t")], [("HB-CELL-0622", "lithium-ion phone battery cell", "90000", "pcs")])
+        b.transform(
+            "hanbit-cathode",
+            "NMC cathode synthesis and cell assembly",
+            "2026-06-22",
+            [("ZJ-COSO4-0506", "26", "t")],
+            [("HB-CELL-0622", "lithium-ion phone battery cell", "90000", "pcs")],
+        )
         b.ship("hanbit-cathode", "HB-CELL-0622", "90000", "pcs", "aurora-mobile", "2026-07-03")
         gtin = gtin14("641234500007")
-        b.product("aurora-mobile", gtin, "BAT-26W27", "Aurora 5000 mAh replacement battery",
-                  [("HB-CELL-0622", "90000", "pcs")])
-    return {"gtin": gtin, "batch": "BAT-26W27", "name": "Aurora 5000 mAh replacement battery", "brand": "aurora-mobile"}
+        b.product(
+            "aurora-mobile",
+            gtin,
+            "BAT-26W27",
+            "Aurora 5000 mAh replacement battery",
+            [("HB-CELL-0622", "90000", "pcs")],
+        )
+    return {
+        "gtin": gtin,
+        "batch": "BAT-26W27",
+        "name": "Aurora 5000 mAh replacement battery",
+        "brand": "aurora-mobile",
+    }
 
 
 def _cocoa(b: Builder) -> dict[str, Any]:
@@ -149,42 +261,130 @@ def _cocoa(b: Builder) -> dict[str, Any]:
         b.party("ardennes-chocolate-works", "Ardennes Chocolate Works SA", "manufacturer", "BE")
         b.party("brugge-chocolatiers", "Brugge Chocolatiers NV", "brand", "BE")
     with b.batch():
-        b.audit("meridian-social", "soubre-cocoa-coop", standard="amfori BSCI", audit_date="2026-02-03",
-                valid_until="2027-02-03", outcome="fail", workers=310,
-                present=["retention_of_identity_documents", "withholding_of_wages"],
-                findings=["Identity cards of 14 seasonal workers were held by the cooperative's agent.",
-                          "Wages for January were paid six weeks late."])
-        b.audit("asia-ethical-audits", "ashanti-cocoa-farmers", standard="SA8000", audit_date="2026-01-12",
-                valid_until="2027-01-12", workers=520)
-        b.audit("fairwork-assurance", "westhaven-commodities", standard="SMETA", audit_date="2026-01-30",
-                valid_until="2027-01-30")
-        b.audit("fairwork-assurance", "zaandam-cocoa", standard="SMETA", audit_date="2026-02-14",
-                valid_until="2027-02-14", workers=210)
-        b.audit("asia-ethical-audits", "brugge-chocolatiers", standard="SMETA", audit_date="2026-01-22",
-                valid_until="2027-01-22")
-        b.audit("meridian-social", "ardennes-chocolate-works", standard="SA8000", audit_date="2026-03-10",
-                valid_until="2027-03-10", outcome="conditional", workers=95,
-                not_assessed=["isolation"],
-                findings=["Overtime records incomplete for two weeks in February; corrective plan agreed."])
+        b.audit(
+            "meridian-social",
+            "soubre-cocoa-coop",
+            standard="amfori BSCI",
+            audit_date="2026-02-03",
+            valid_until="2027-02-03",
+            outcome="fail",
+            workers=310,
+            present=["retention_of_identity_documents", "withholding_of_wages"],
+            findings=[
+                "Identity cards of 14 seasonal workers were held by the cooperative's agent.",
+                "Wages for January were paid six weeks late.",
+            ],
+        )
+        b.audit(
+            "asia-ethical-audits",
+            "ashanti-cocoa-farmers",
+            standard="SA8000",
+            audit_date="2026-01-12",
+            valid_until="2027-01-12",
+            workers=520,
+        )
+        b.audit(
+            "fairwork-assurance",
+            "westhaven-commodities",
+            standard="SMETA",
+            audit_date="2026-01-30",
+            valid_until="2027-01-30",
+        )
+        b.audit(
+            "fairwork-assurance",
+            "zaandam-cocoa",
+            standard="SMETA",
+            audit_date="2026-02-14",
+            valid_until="2027-02-14",
+            workers=210,
+        )
+        b.audit(
+            "asia-ethical-audits",
+            "brugge-chocolatiers",
+            standard="SMETA",
+            audit_date="2026-01-22",
+            valid_until="2027-01-22",
+        )
+        b.audit(
+            "meridian-social",
+            "ardennes-chocolate-works",
+            standard="SA8000",
+            audit_date="2026-03-10",
+            valid_until="2027-03-10",
+            outcome="conditional",
+            workers=95,
+            not_assessed=["isolation"],
+            findings=["Overtime records incomplete for two weeks in February; corrective plan agreed."],
+        )
     with b.batch():
-        b.origin("soubre-cocoa-coop", "CI-SOUBRE-2026-0218", "cocoa beans", "30000", "kg",
-                 country="CI", region="Nawa", lat="5.7853", lon="-6.6083", produced_on="2026-02-18",
-                 certifications=["Rainforest Alliance"])
-        b.origin("ashanti-cocoa-farmers", "GH-ASH-2026-0225", "cocoa beans", "20000", "kg",
-                 country="GH", region="Ashanti", lat="6.7470", lon="-1.5209", produced_on="2026-02-25",
-                 certifications=["Fairtrade"])
-        b.ship("soubre-cocoa-coop", "CI-SOUBRE-2026-0218", "30000", "kg", "westhaven-commodities", "2026-03-05")
-        b.ship("ashanti-cocoa-farmers", "GH-ASH-2026-0225", "20000", "kg", "westhaven-commodities", "2026-03-08")
+        b.origin(
+            "soubre-cocoa-coop",
+            "CI-SOUBRE-2026-0218",
+            "cocoa beans",
+            "30000",
+            "kg",
+            country="CI",
+            region="Nawa",
+            lat="5.7853",
+            lon="-6.6083",
+            produced_on="2026-02-18",
+            certifications=["Rainforest Alliance"],
+        )
+        b.origin(
+            "ashanti-cocoa-farmers",
+            "GH-ASH-2026-0225",
+            "cocoa beans",
+            "20000",
+            "kg",
+            country="GH",
+            region="Ashanti",
+            lat="6.7470",
+            lon="-1.5209",
+            produced_on="2026-02-25",
+            certifications=["Fairtrade"],
+        )
+        b.ship(
+            "soubre-cocoa-coop", "CI-SOUBRE-2026-0218", "30000", "kg", "westhaven-commodities", "2026-03-05"
+        )
+        b.ship(
+            "ashanti-cocoa-farmers", "GH-ASH-2026-0225", "20000", "kg", "westhaven-commodities", "2026-03-08"
+        )
         b.ship("westhaven-commodities", "CI-SOUBRE-2026-0218", "30000", "kg", "zaandam-cocoa", "2026-04-01")
         b.ship("westhaven-commodities", "GH-ASH-2026-0225", "20000", "kg", "zaandam-cocoa", "2026-04-03")
-        b.transform("zaandam-cocoa", "roasting, winnowing and grinding", "2026-04-20",
-                    [("CI-SOUBRE-2026-0218", "30000", "kg"), ("GH-ASH-2026-0225", "20000", "kg")],
-                    [("ZC-LIQUOR-0420", "cocoa liquor", "40000", "kg")])
+        b.transform(
+            "zaandam-cocoa",
+            "roasting, winnowing and grinding",
+            "2026-04-20",
+            [("CI-SOUBRE-2026-0218", "30000", "kg"), ("GH-ASH-2026-0225", "20000", "kg")],
+            [("ZC-LIQUOR-0420", "cocoa liquor", "40000", "kg")],
+        )
         b.ship("zaandam-cocoa", "ZC-LIQUOR-0420", "40000", "kg", "ardennes-chocolate-works", "2026-05-02")
-        b.transform("ardennes-chocolate-works", "conching, tempering and moulding", "2026-05-15",
-                    [("ZC-LIQUOR-0420", "40000", "kg")], [("ACW-DARK70-0515", "70% dark chocolate bar", "400000", "pcs")])
-        b.ship("ardennes-chocolate-works", "ACW-DARK70-0515", "400000", "pcs", "brugge-chocolatiers", "2026-05-20")
+        b.transform(
+            "ardennes-chocolate-works",
+            "conching, tempering and moulding",
+            "2026-05-15",
+            [("ZC-LIQUOR-0420", "40000", "kg")],
+            [("ACW-DARK70-0515", "70% dark chocolate bar", "400000", "pcs")],
+        )
+        b.ship(
+            "ardennes-chocolate-works",
+            "ACW-DARK70-0515",
+            "400000",
+            "pcs",
+            "brugge-chocolatiers",
+            "2026-05-20",
+        )
         gtin = gtin14("541234567890")
-        b.product("brugge-chocolatiers", gtin, "D70-0515", "Dark Chocolate 70% Cocoa, 100 g",
-                  [("ACW-DARK70-0515", "400000", "pcs")])
-    return {"gtin": gtin, "batch": "D70-0515", "name": "Dark Chocolate 70% Cocoa, 100 g", "brand": "brugge-chocolatiers"}
+        b.product(
+            "brugge-chocolatiers",
+            gtin,
+            "D70-0515",
+            "Dark Chocolate 70% Cocoa, 100 g",
+            [("ACW-DARK70-0515", "400000", "pcs")],
+        )
+    return {
+        "gtin": gtin,
+        "batch": "D70-0515",
+        "name": "Dark Chocolate 70% Cocoa, 100 g",
+        "brand": "brugge-chocolatiers",
+    }

@@ -16,7 +16,6 @@ from . import store
 from .statements import Entry
 
 
-
 class Loader(Protocol):
     """Where an ``EntrySet`` fetches what it lacks: seqs by index, then the entries."""
 
@@ -34,8 +33,9 @@ class EntrySet:
     """Entries below tree size ``size`` recorded on or before ``as_of``, indexed by what the
     trace asks. With a ``loader``, each question first fetches every entry that answers it."""
 
-    def __init__(self, size: int, as_of: str | None = None, entries: Iterable[Entry] = (),
-                 loader: Loader | None = None) -> None:
+    def __init__(
+        self, size: int, as_of: str | None = None, entries: Iterable[Entry] = (), loader: Loader | None = None
+    ) -> None:
         self.size, self.as_of, self.loader = size, as_of, loader
         self.entries: dict[int, Entry] = {}
         self._done: set[tuple[str, str]] = set()
@@ -131,24 +131,28 @@ class LedgerLoader:
         return [int(r[0]) for r in self.conn.execute(sql, (*params, self.size))]
 
     def products(self, gtin: str, batch: str) -> list[int]:
-        return self._seqs("SELECT p.seq FROM links l JOIN products p ON p.seq = l.seq WHERE "
-                          "l.kind = 'gtin' AND l.value = ? AND p.batch = ? AND l.seq < ?",
-                          gtin, batch)
+        return self._seqs(
+            "SELECT p.seq FROM links l JOIN products p ON p.seq = l.seq WHERE "
+            "l.kind = 'gtin' AND l.value = ? AND p.batch = ? AND l.seq < ?",
+            gtin,
+            batch,
+        )
 
     def creator(self, lot: str) -> list[int]:
         return self._seqs("SELECT seq FROM lots WHERE lot = ? AND seq < ?", lot)
 
     def shipments(self, lot: str) -> list[int]:
-        return self._seqs("SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq WHERE "
-                          "l.kind = 'lot' AND l.value = ? AND e.type = 'shipment' AND l.seq < ?",
-                          lot)
+        return self._seqs(
+            "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq WHERE "
+            "l.kind = 'lot' AND l.value = ? AND e.type = 'shipment' AND l.seq < ?",
+            lot,
+        )
 
     def attestations(self, party: str) -> list[int]:
         return self._seqs("SELECT seq FROM attestations WHERE facility = ? AND seq < ?", party)
 
     def registrations(self, party: str) -> list[int]:
-        row = self.conn.execute("SELECT first_seq, seq FROM parties WHERE id = ?",
-                                (party,)).fetchone()
+        row = self.conn.execute("SELECT first_seq, seq FROM parties WHERE id = ?", (party,)).fetchone()
         if row is None or row[0] >= self.size:
             return []
         if row[0] == row[1]:
@@ -156,26 +160,34 @@ class LedgerLoader:
         return self._seqs(
             "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq WHERE l.kind = 'party' AND "
             "l.value = ? AND l.seq >= ? AND e.type IN ('party', 'genesis') AND l.seq < ?",
-            party, int(row[0]))
+            party,
+            int(row[0]),
+        )
 
     def revocations(self, targets: list[int]) -> list[int]:
         out: list[int] = []
         for i in range(0, len(targets), 500):
             chunk = targets[i : i + 500]
-            out += self._seqs(f"SELECT seq FROM revocations WHERE target IN "
-                              f"({','.join('?' * len(chunk))}) AND seq < ?", *chunk)
+            out += self._seqs(
+                f"SELECT seq FROM revocations WHERE target IN ({','.join('?' * len(chunk))}) AND seq < ?",
+                *chunk,
+            )
         return out
 
     def revoked_touching(self, lot: str) -> list[int]:
-        return self._seqs("SELECT l.seq FROM links l JOIN revocations r ON r.target = l.seq "
-                          "WHERE l.kind = 'lot' AND l.value = ? AND r.seq < ?", lot)
+        return self._seqs(
+            "SELECT l.seq FROM links l JOIN revocations r ON r.target = l.seq "
+            "WHERE l.kind = 'lot' AND l.value = ? AND r.seq < ?",
+            lot,
+        )
 
     def load(self, seqs: list[int]) -> list[Entry]:
         out: list[Entry] = []
         for i in range(0, len(seqs), 500):
             chunk = seqs[i : i + 500]
-            rows = self.conn.execute(f"SELECT canonical FROM entries WHERE seq IN "
-                                     f"({','.join('?' * len(chunk))})", chunk)
+            rows = self.conn.execute(
+                f"SELECT canonical FROM entries WHERE seq IN ({','.join('?' * len(chunk))})", chunk
+            )
             out += [Entry.from_canonical(store.as_bytes(r[0])) for r in rows]
         return out
 

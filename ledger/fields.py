@@ -60,7 +60,7 @@ COUNTRIES = frozenset(
     MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL
     PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST
     SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG
-    VI VN VU WF WS YE YT ZA ZM ZW""".split()
+    VI VN VU WF WS YE YT ZA ZM ZW""".split()  # noqa: SIM905 - a table, easier read this way
 )
 
 MAX_TEXT = 1000
@@ -90,7 +90,10 @@ def _refuse_tokens(value: Any, path: str) -> None:
     if isinstance(value, FloatToken):
         raise value.refusal(path)
     if isinstance(value, DuplicateKeys):
-        raise Malformed(f"duplicate key {value.duplicate!r}", field=f"{path}.{value.duplicate}" if path else value.duplicate)
+        raise Malformed(
+            f"duplicate key {value.duplicate!r}",
+            field=f"{path}.{value.duplicate}" if path else value.duplicate,
+        )
 
 
 def text(max_len: int = MAX_TEXT, min_len: int = 1) -> Validator:
@@ -104,8 +107,15 @@ def text(max_len: int = MAX_TEXT, min_len: int = 1) -> Validator:
             raise InvalidField("holds a control character", field=path)
         return value
 
-    return described(check, {"type": "string", "minLength": min_len, "maxLength": max_len,
-                             "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*$"})
+    return described(
+        check,
+        {
+            "type": "string",
+            "minLength": min_len,
+            "maxLength": max_len,
+            "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*$",
+        },
+    )
 
 
 def pattern(regex: re.Pattern[str], what: str) -> Validator:
@@ -117,8 +127,7 @@ def pattern(regex: re.Pattern[str], what: str) -> Validator:
             raise InvalidField(f"{_show(value)} is not {what}", field=path)
         return value
 
-    return described(check, {"type": "string", "pattern": _anchored(regex.pattern),
-                             "description": what})
+    return described(check, {"type": "string", "pattern": _anchored(regex.pattern), "description": what})
 
 
 def one_of(choices: tuple[str, ...]) -> Validator:
@@ -155,7 +164,7 @@ def amount(value: Any, path: str) -> str:
     """A positive decimal string such as "1250.5" (SPEC §2: never a JSON number)."""
     _refuse_tokens(value, path)
     if not isinstance(value, str):
-        raise InvalidField(f"must be a decimal string such as \"12.5\", got {_kind(value)}", field=path)
+        raise InvalidField(f'must be a decimal string such as "12.5", got {_kind(value)}', field=path)
     if not AMOUNT.fullmatch(value):
         raise InvalidField(
             f"{_show(value)} is not a decimal amount (digits, optional '.' and up to 6 decimals)",
@@ -172,10 +181,14 @@ def coordinate(limit: int) -> Validator:
             raise InvalidField(f"{_show(value)} is not a decimal string within ±{limit}", field=path)
         return value
 
-    whole = {90: "90(?:\\.0{1,8})?|[1-8]?[0-9](?:\\.[0-9]{1,8})?",
-             180: "180(?:\\.0{1,8})?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\\.[0-9]{1,8})?"}[limit]
-    return described(check, {"type": "string", "pattern": f"^-?(?:{whole})$",
-                             "description": f"a decimal string within ±{limit}"})
+    whole = {
+        90: "90(?:\\.0{1,8})?|[1-8]?[0-9](?:\\.[0-9]{1,8})?",
+        180: "180(?:\\.0{1,8})?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\\.[0-9]{1,8})?",
+    }[limit]
+    return described(
+        check,
+        {"type": "string", "pattern": f"^-?(?:{whole})$", "description": f"a decimal string within ±{limit}"},
+    )
 
 
 def country(value: Any, path: str) -> str:
@@ -211,21 +224,33 @@ def parse_timestamp(value: str) -> dt.datetime:
         raise ValueError(value)
     day, hh, mm, ss, frac = m.groups()
     micro = int((frac or ".0")[1:7].ljust(6, "0"))
-    return dt.datetime.combine(
-        dt.date.fromisoformat(day), dt.time(int(hh), int(mm), int(ss), micro), dt.timezone.utc
-    )
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(int(hh), int(mm), int(ss), micro), dt.UTC)
 
 
 # Positive decimals: digits, an optional point and up to 6 decimals, never zero.
-_POSITIVE = ("[1-9][0-9]{0,14}(?:\\.[0-9]{1,6})?|0\\.(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}"
-             "|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9])")
-described(amount, {"type": "string", "pattern": _anchored(_POSITIVE),
-                   "description": "a positive decimal string such as \"1250.5\""})
-described(country, {"type": "string", "enum": sorted(COUNTRIES),
-                    "description": "ISO 3166-1 alpha-2"})
+_POSITIVE = (
+    "[1-9][0-9]{0,14}(?:\\.[0-9]{1,6})?|0\\.(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}"
+    "|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9])"
+)
+described(
+    amount,
+    {
+        "type": "string",
+        "pattern": _anchored(_POSITIVE),
+        "description": 'a positive decimal string such as "1250.5"',
+    },
+)
+described(country, {"type": "string", "enum": sorted(COUNTRIES), "description": "ISO 3166-1 alpha-2"})
 described(date, {"type": "string", "format": "date", "pattern": _anchored(DATE.pattern)})
-described(timestamp, {"type": "string", "format": "date-time",
-                      "pattern": _anchored(TIMESTAMP.pattern), "description": "RFC 3339, UTC ('Z')"})
+described(
+    timestamp,
+    {
+        "type": "string",
+        "format": "date-time",
+        "pattern": _anchored(TIMESTAMP.pattern),
+        "description": "RFC 3339, UTC ('Z')",
+    },
+)
 
 
 def gs1_check_digit_ok(digits: str) -> bool:
@@ -263,14 +288,30 @@ def batch(value: Any, path: str) -> str:
     return value
 
 
-described(gtin14, {"type": "string", "pattern": "^[0-9]{14}$",
-                   "description": "GTIN-14 with a valid GS1 check digit"})
-described(gln, {"type": "string", "pattern": "^[0-9]{13}$",
-                "description": "GLN: 13 digits with a valid GS1 check digit"})
-described(os_id, {"type": "string", "pattern": _anchored(OS_ID.pattern),
-                  "description": "Open Supply Hub facility id"})
-described(batch, {"type": "string", "pattern": _anchored(BATCH.pattern),
-                  "description": "1-20 characters of the GS1 AI (10) alphabet"})
+described(
+    gtin14,
+    {"type": "string", "pattern": "^[0-9]{14}$", "description": "GTIN-14 with a valid GS1 check digit"},
+)
+described(
+    gln,
+    {
+        "type": "string",
+        "pattern": "^[0-9]{13}$",
+        "description": "GLN: 13 digits with a valid GS1 check digit",
+    },
+)
+described(
+    os_id,
+    {"type": "string", "pattern": _anchored(OS_ID.pattern), "description": "Open Supply Hub facility id"},
+)
+described(
+    batch,
+    {
+        "type": "string",
+        "pattern": _anchored(BATCH.pattern),
+        "description": "1-20 characters of the GS1 AI (10) alphabet",
+    },
+)
 
 
 def obj(spec: Mapping[str, tuple[bool, Validator]]) -> Validator:
@@ -293,15 +334,20 @@ def obj(spec: Mapping[str, tuple[bool, Validator]]) -> Validator:
                 raise MissingField("is required", field=_join(path, key))
         return value
 
-    return described(check, {
-        "type": "object",
-        "properties": {key: schema_of(v) for key, (_, v) in spec.items()},
-        "required": [key for key, (req, _) in spec.items() if req],
-        "additionalProperties": False,
-    })
+    return described(
+        check,
+        {
+            "type": "object",
+            "properties": {key: schema_of(v) for key, (_, v) in spec.items()},
+            "required": [key for key, (req, _) in spec.items() if req],
+            "additionalProperties": False,
+        },
+    )
 
 
-def array(item: Validator, *, min_items: int = 0, max_items: int = MAX_ITEMS, unique: str | None = None) -> Validator:
+def array(
+    item: Validator, *, min_items: int = 0, max_items: int = MAX_ITEMS, unique: str | None = None
+) -> Validator:
     """A list of ``item``; with ``unique``, no two items share that key (or value, if "")."""
 
     def check(value: Any, path: str) -> list[Any]:
@@ -319,8 +365,12 @@ def array(item: Validator, *, min_items: int = 0, max_items: int = MAX_ITEMS, un
                 seen.add(key)
         return value
 
-    schema: dict[str, Any] = {"type": "array", "items": schema_of(item), "minItems": min_items,
-                              "maxItems": max_items}
+    schema: dict[str, Any] = {
+        "type": "array",
+        "items": schema_of(item),
+        "minItems": min_items,
+        "maxItems": max_items,
+    }
     if unique == "":
         schema["uniqueItems"] = True
     elif unique:

@@ -38,12 +38,12 @@ def default_home() -> Path:
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def format_time(t: dt.datetime) -> str:
     """RFC 3339 UTC with milliseconds, as SPEC §5 shows ``recorded_at``."""
-    t = t.astimezone(dt.timezone.utc)
+    t = t.astimezone(dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
@@ -90,8 +90,9 @@ class NodeCache:
 
 
 class Ledger:
-    def __init__(self, home: Path, conn: Any, origin: str, verifier: Verifier,
-                 clock: Clock = utc_now) -> None:
+    def __init__(
+        self, home: Path, conn: Any, origin: str, verifier: Verifier, clock: Clock = utc_now
+    ) -> None:
         self.home = home
         self.conn = conn
         self.origin = origin
@@ -102,8 +103,15 @@ class Ledger:
     # -- life cycle -------------------------------------------------------------------
 
     @classmethod
-    def init(cls, home: Path, origin: str, *, name: str | None = None,
-             passphrase: bytes | None = None, clock: Clock = utc_now) -> Ledger:
+    def init(
+        cls,
+        home: Path,
+        origin: str,
+        *,
+        name: str | None = None,
+        passphrase: bytes | None = None,
+        clock: Clock = utc_now,
+    ) -> Ledger:
         """Create a ledger home: the operator key (mode 0600), the database and its genesis.
 
         Raises ``ConfigError`` if ``home`` already holds a ledger or ``origin`` is not usable
@@ -113,13 +121,16 @@ class Ledger:
         if (home / DB_NAME).exists() or (home / KEY_NAME).exists():
             raise ConfigError(f"{home} already holds a ledger")
         key = PrivateKey.generate()
-        genesis = sign({  # validated before anything is written
-            "type": "genesis",
-            "id": new_id(),
-            "issuer": "operator",
-            "issued_at": format_time(clock()),
-            "body": {"origin": origin, "name": name or origin, "key": key.public.b64},
-        }, key)
+        genesis = sign(
+            {  # validated before anything is written
+                "type": "genesis",
+                "id": new_id(),
+                "issuer": "operator",
+                "issued_at": format_time(clock()),
+                "body": {"origin": origin, "name": name or origin, "key": key.public.b64},
+            },
+            key,
+        )
         home.mkdir(parents=True, exist_ok=True)
         try:
             key.save(home / KEY_NAME, passphrase)
@@ -138,8 +149,7 @@ class Ledger:
         return ledger
 
     @classmethod
-    def open(cls, home: Path | None = None, *, clock: Clock = utc_now,
-             readonly: bool = False) -> Ledger:
+    def open(cls, home: Path | None = None, *, clock: Clock = utc_now, readonly: bool = False) -> Ledger:
         """Open an existing ledger home. Raises ``ConfigError`` if there is none."""
         home = home or default_home()
         path = home / DB_NAME
@@ -208,15 +218,21 @@ class Ledger:
             try:
                 return self._run(source(), None, pool, None)
             except _SignaturesFailed as e:
-                bad = {i: BadSignature("signature does not verify with the issuer's key",
-                                       field="signature.sig") for i in e.failed}
+                bad = {
+                    i: BadSignature("signature does not verify with the issuer's key", field="signature.sig")
+                    for i in e.failed
+                }
                 return self._run(source(), None, None, bad)
         return self._run(source(), None, None, None)
 
-    def _run(self, items: Iterable[Envelope | LedgerError],
-             preverified: Sequence[bytes | None] | None, pool: workers.Verifier | None,
-             refused: dict[int, LedgerError] | None,
-             kept: dict[int, Entry] | None = None) -> Batch:
+    def _run(
+        self,
+        items: Iterable[Envelope | LedgerError],
+        preverified: Sequence[bytes | None] | None,
+        pool: workers.Verifier | None,
+        refused: dict[int, LedgerError] | None,
+        kept: dict[int, Entry] | None = None,
+    ) -> Batch:
         results: list[int | LedgerError] = []
         conn = self.conn
         checkpoint = None
@@ -236,16 +252,26 @@ class Ledger:
                 recorded_at = self._recorded_at(last_time)
                 defer = None
                 if pool is not None:
+
                     def defer(public: bytes, i: int = i, envelope: Envelope = envelope) -> None:
                         pool.add(i, public, envelope.statement.message, envelope.sig)
+
                 try:
                     with store.savepoint(conn):
-                        rules.apply(conn, size, envelope, recorded_at,
-                                    preverified[i] if preverified else None, defer, issuers)
+                        rules.apply(
+                            conn,
+                            size,
+                            envelope,
+                            recorded_at,
+                            preverified[i] if preverified else None,
+                            defer,
+                            issuers,
+                        )
                         entry = Entry.build(size, prev, recorded_at, envelope)
                         st = envelope.statement
-                        store.insert_entry(conn, size, entry.hash, entry.canonical, st.type,
-                                           st.issuer, st.id, recorded_at)
+                        store.insert_entry(
+                            conn, size, entry.hash, entry.canonical, st.type, st.issuer, st.id, recorded_at
+                        )
                 except LedgerError as e:
                     results.append(e)
                     continue
@@ -355,8 +381,9 @@ class Ledger:
             return merkle.EMPTY_ROOT
         return merkle.resolve([(0, size)], NodeCache(self.conn))[0]
 
-    def inclusion_proof(self, seq: int, size: int | None = None,
-                        nodes: NodeCache | None = None) -> InclusionProof:
+    def inclusion_proof(
+        self, seq: int, size: int | None = None, nodes: NodeCache | None = None
+    ) -> InclusionProof:
         """RFC 9162 inclusion proof of entry ``seq`` in the tree of ``size`` (default: latest
         checkpoint). O(log n) node reads. Raises ``ProofError``/``NotFound`` for bad ranges."""
         if size is None:
@@ -380,8 +407,9 @@ class Ledger:
         if not 0 < size <= have:
             raise ProofError(f"tree size {size} is outside 1..{have}", field=field)
 
-    def entry_view(self, seq: int, checkpoint: SignedCheckpoint | None = None,
-                   nodes: NodeCache | None = None) -> dict[str, Any]:
+    def entry_view(
+        self, seq: int, checkpoint: SignedCheckpoint | None = None, nodes: NodeCache | None = None
+    ) -> dict[str, Any]:
         """SPEC §10: ``{seq, entry_hash, entry, canonical, inclusion_proof, checkpoint}``, the
         proof against ``checkpoint`` (default: the latest)."""
         with store.read_transaction(self.conn):
@@ -447,8 +475,15 @@ class Ledger:
             "checkpoint": cp.note,
         }
 
-    def entries(self, *, type: str | None = None, party: str | None = None, lot: str | None = None,
-                after: int | None = None, limit: int = 100) -> list[int]:
+    def entries(
+        self,
+        *,
+        type: str | None = None,
+        party: str | None = None,
+        lot: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[int]:
         """Seqs of entries matching all given filters, oldest first, after ``after``."""
         where, params = ["e.seq > ?"], [-1 if after is None else after]
         join = ""

@@ -58,10 +58,7 @@ def subtree_nodes(start: int, end: int) -> list[Node]:
     nodes: list[Node] = []
     while start < end:
         size = end - start
-        if size & (size - 1) == 0:
-            k = size
-        else:
-            k = split_point(size)
+        k = size if size & (size - 1) == 0 else split_point(size)  # whole, or its left part
         level = k.bit_length() - 1
         if start % k:
             raise ValueError(f"range [{start}, {end}) is not aligned")
@@ -213,9 +210,7 @@ def _hex32(v: Any, field: str) -> bytes:
         raise ProofError("must be 64 lowercase hex characters", field=field) from e
 
 
-def root_from_inclusion_proof(
-    index: int, size: int, leaf: bytes, proof: Sequence[bytes]
-) -> bytes:
+def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:
     """RFC 9162 §2.1.3.2: the root that ``proof`` implies for ``leaf`` at ``index``.
 
     Raises ``ProofError`` for a proof of the wrong length or an index outside the tree.
@@ -243,9 +238,7 @@ def root_from_inclusion_proof(
     return r
 
 
-def verify_inclusion(
-    index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes
-) -> None:
+def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes) -> None:
     """Return if ``leaf`` is at ``index`` in the tree of ``size`` with ``root``; else raise."""
     calculated = root_from_inclusion_proof(index, size, leaf, proof)
     if calculated != root:
@@ -293,9 +286,7 @@ def roots_from_consistency_proof(
     return fr, sr
 
 
-def verify_consistency(
-    old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> None:
+def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> None:
     """Return if the tree of ``new`` with ``new_root`` extends the one of ``old``; else raise."""
     if old == new:
         if proof:
@@ -309,9 +300,13 @@ def verify_consistency(
         return
     fr, sr = roots_from_consistency_proof(old, new, old_root, proof)
     if fr != old_root:
-        raise RootMismatch(old_root, fr, f"old root mismatch: expected {old_root.hex()}, calculated {fr.hex()}")
+        raise RootMismatch(
+            old_root, fr, f"old root mismatch: expected {old_root.hex()}, calculated {fr.hex()}"
+        )
     if sr != new_root:
-        raise RootMismatch(new_root, sr, f"new root mismatch: expected {new_root.hex()}, calculated {sr.hex()}")
+        raise RootMismatch(
+            new_root, sr, f"new root mismatch: expected {new_root.hex()}, calculated {sr.hex()}"
+        )
 
 
 class Frontier:

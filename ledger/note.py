@@ -26,9 +26,7 @@ _ORIGIN = re.compile(r"[\x21-\x2a\x2c-\x7e]{1,200}")  # printable ASCII, no spac
 def check_origin(origin: str) -> str:
     """A ledger origin doubles as the note key name: printable ASCII, no spaces, no '+'."""
     if not _ORIGIN.fullmatch(origin):
-        raise ConfigError(
-            f"origin {origin!r} must be 1-200 printable ASCII characters without spaces or '+'"
-        )
+        raise ConfigError(f"origin {origin!r} must be 1-200 printable ASCII characters without spaces or '+'")
     return origin
 
 

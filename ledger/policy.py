@@ -39,8 +39,21 @@ _ENTRY_KEYS = frozenset({"country", "region", "aliases", "severity", "reason"})
 
 
 # Latin letters that carry their mark inside and so do not decompose under NFKD.
-_FOLD = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "æ": "ae",
-                       "œ": "oe", "þ": "th", "ŧ": "t", "ŋ": "n"})
+_FOLD = str.maketrans(
+    {
+        "ı": "i",
+        "ø": "o",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "ħ": "h",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+        "ŧ": "t",
+        "ŋ": "n",
+    }
+)
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -102,8 +115,9 @@ class RiskRegion:
             raise ConfigError(f"{path} must be an object")
         unknown = sorted(set(obj) - _ENTRY_KEYS)
         if unknown:
-            raise ConfigError(f"{path} has unknown key {unknown[0]!r}; allowed: "
-                              f"{', '.join(sorted(_ENTRY_KEYS))}")
+            raise ConfigError(
+                f"{path} has unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_ENTRY_KEYS))}"
+            )
         country = obj.get("country")
         if country is not None:
             if not isinstance(country, str) or country.upper() not in COUNTRIES:
@@ -155,13 +169,13 @@ class Policy:
             raise ConfigError(f"{source} must be a JSON object")
         unknown = sorted(set(obj) - {"high_risk_regions"})
         if unknown:
-            raise ConfigError(
-                f"{source} has unknown key {unknown[0]!r}; allowed: high_risk_regions")
+            raise ConfigError(f"{source} has unknown key {unknown[0]!r}; allowed: high_risk_regions")
         regions = obj.get("high_risk_regions", [])
         if not isinstance(regions, list):
             raise ConfigError(f"{source}: high_risk_regions must be a list")
-        return cls(tuple(RiskRegion.from_json(r, f"{source}: high_risk_regions[{i}]")
-                         for i, r in enumerate(regions)))
+        return cls(
+            tuple(RiskRegion.from_json(r, f"{source}: high_risk_regions[{i}]") for i, r in enumerate(regions))
+        )
 
     @classmethod
     def load(cls, home: Path) -> Policy:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from . import errors as E
@@ -67,10 +67,15 @@ class IssuerCache:
         self.keys.clear()
 
 
-def apply(conn: sqlite3.Connection, seq: int, envelope: Envelope, recorded_at: str,
-          verified_key: bytes | None = None,
-          defer: Callable[[bytes], None] | None = None,
-          cache: IssuerCache | None = None) -> None:
+def apply(
+    conn: sqlite3.Connection,
+    seq: int,
+    envelope: Envelope,
+    recorded_at: str,
+    verified_key: bytes | None = None,
+    defer: Callable[[bytes], None] | None = None,
+    cache: IssuerCache | None = None,
+) -> None:
     """Check ``envelope`` as entry ``seq`` and write the derived state it implies.
 
     ``verified_key``: the raw public key a signature check already passed with (outside the
@@ -99,7 +104,8 @@ def apply(conn: sqlite3.Connection, seq: int, envelope: Envelope, recorded_at: s
         ).fetchone()
         raise E.Replay(
             f"statement {st.id!r} of {st.issuer} is already entry {existing[0]}",
-            field="statement.id", seq=existing[0],
+            field="statement.id",
+            seq=existing[0],
         ) from None
     _check_key(conn, envelope, verified_key, defer, cache)
     # Both are "YYYY-MM-DDTHH:MM:SS…Z": equal-width prefixes compare as times, and only a
@@ -129,8 +135,13 @@ def _issuer_role(conn: sqlite3.Connection, issuer: str, cache: IssuerCache) -> s
     return role
 
 
-def _check_key(conn: sqlite3.Connection, envelope: Envelope, verified_key: bytes | None,
-               defer: Callable[[bytes], None] | None, cache: IssuerCache) -> None:
+def _check_key(
+    conn: sqlite3.Connection,
+    envelope: Envelope,
+    verified_key: bytes | None,
+    defer: Callable[[bytes], None] | None,
+    cache: IssuerCache,
+) -> None:
     st = envelope.statement
     rows = cache.keys.get((st.issuer, envelope.key_id))
     if rows is None:
@@ -139,9 +150,7 @@ def _check_key(conn: sqlite3.Connection, envelope: Envelope, verified_key: bytes
             (st.issuer, envelope.key_id),
         ).fetchall()
     if not rows:
-        raise E.UnknownKey(
-            f"key {envelope.key_id} is not a key of {st.issuer}", field="signature.key_id"
-        )
+        raise E.UnknownKey(f"key {envelope.key_id} is not a key of {st.issuer}", field="signature.key_id")
     active = [r[0] for r in rows if r[1] is None]
     if not active:
         raise E.InactiveKey(
@@ -207,9 +216,7 @@ def _genesis(conn: sqlite3.Connection, seq: int, envelope: Envelope) -> None:
         "INSERT INTO keys (party, key_id, public, from_seq, until_seq) VALUES ('operator', ?, ?, ?, NULL)",
         (key.key_id, key.b64, seq),
     )
-    conn.execute(
-        "INSERT INTO statement_ids (issuer, stmt_id, seq) VALUES (?, ?, ?)", (st.issuer, st.id, seq)
-    )
+    conn.execute("INSERT INTO statement_ids (issuer, stmt_id, seq) VALUES (?, ?, ?)", (st.issuer, st.id, seq))
     _link(conn, seq, "party", "operator")
 
 
@@ -246,9 +253,7 @@ def _party(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> None
             (pid, b["name"], b["role"], b["country"], ident, seq, seq),
         )
     active = {
-        r[0] for r in conn.execute(
-            "SELECT key_id FROM keys WHERE party = ? AND until_seq IS NULL", (pid,)
-        )
+        r[0] for r in conn.execute("SELECT key_id FROM keys WHERE party = ? AND until_seq IS NULL", (pid,))
     }
     for kid in active - set(new_keys):
         conn.execute(
@@ -291,8 +296,16 @@ def _attestation(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -
     _link(conn, seq, "party", facility)
 
 
-def _new_lot(conn: sqlite3.Connection, seq: int, lot: str, material: str, amount: str, unit: str,
-             producer: str, field: str) -> None:
+def _new_lot(
+    conn: sqlite3.Connection,
+    seq: int,
+    lot: str,
+    material: str,
+    amount: str,
+    unit: str,
+    producer: str,
+    field: str,
+) -> None:
     row = conn.execute("SELECT seq FROM lots WHERE lot = ?", (lot,)).fetchone()
     if row:
         raise E.LotExists(f"lot {lot!r} exists already (entry {row[0]})", field=field)
@@ -300,23 +313,20 @@ def _new_lot(conn: sqlite3.Connection, seq: int, lot: str, material: str, amount
         "INSERT INTO lots (lot, material, amount, unit, producer, seq) VALUES (?, ?, ?, ?, ?, ?)",
         (lot, material, amount, unit, producer, seq),
     )
-    conn.execute(
-        "INSERT INTO holdings (lot, party, balance) VALUES (?, ?, ?)", (lot, producer, amount)
-    )
+    conn.execute("INSERT INTO holdings (lot, party, balance) VALUES (?, ?, ?)", (lot, producer, amount))
     _link(conn, seq, "lot", lot)
 
 
-def _take(conn: sqlite3.Connection, seq: int, party: str, lot: str, amount: str, unit: str,
-          field: str) -> None:
+def _take(
+    conn: sqlite3.Connection, seq: int, party: str, lot: str, amount: str, unit: str, field: str
+) -> None:
     """Custody and mass balance: ``party`` holds ``lot`` and at least ``amount`` of it."""
     row = conn.execute("SELECT unit FROM lots WHERE lot = ?", (lot,)).fetchone()
     if row is None:
         raise E.UnknownLot(f"lot {lot!r} does not exist", field=f"{field}.lot")
     if row[0] != unit:
         raise E.UnitMismatch(f"lot {lot!r} is counted in {row[0]!r}, not {unit!r}", field=f"{field}.unit")
-    held = conn.execute(
-        "SELECT balance FROM holdings WHERE lot = ? AND party = ?", (lot, party)
-    ).fetchone()
+    held = conn.execute("SELECT balance FROM holdings WHERE lot = ? AND party = ?", (lot, party)).fetchone()
     if held is None:
         raise E.NoCustody(
             f"{party} does not hold lot {lot!r}: it neither produced it nor received it",
@@ -341,28 +351,41 @@ def _set_balance(conn: sqlite3.Connection, lot: str, party: str, value: Decimal)
 
 
 def _give(conn: sqlite3.Connection, lot: str, party: str, amount: str) -> None:
-    held = conn.execute(
-        "SELECT balance FROM holdings WHERE lot = ? AND party = ?", (lot, party)
-    ).fetchone()
+    held = conn.execute("SELECT balance FROM holdings WHERE lot = ? AND party = ?", (lot, party)).fetchone()
     _set_balance(conn, lot, party, (dec(held[0]) if held else Decimal(0)) + dec(amount))
 
 
 def _origin(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> None:
     _require_role(st, role)
     b = st.body
-    _new_lot(conn, seq, b["lot"], b["material"], b["quantity"]["amount"], b["quantity"]["unit"],
-             st.issuer, "statement.body.lot")
+    _new_lot(
+        conn,
+        seq,
+        b["lot"],
+        b["material"],
+        b["quantity"]["amount"],
+        b["quantity"]["unit"],
+        st.issuer,
+        "statement.body.lot",
+    )
 
 
 def _transformation(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> None:
     _require_role(st, role)
     b = st.body
     for i, line in enumerate(b["inputs"]):
-        _take(conn, seq, st.issuer, line["lot"], line["amount"], line["unit"],
-              f"statement.body.inputs[{i}]")
+        _take(conn, seq, st.issuer, line["lot"], line["amount"], line["unit"], f"statement.body.inputs[{i}]")
     for i, out in enumerate(b["outputs"]):
-        _new_lot(conn, seq, out["lot"], out["material"], out["amount"], out["unit"], st.issuer,
-                 f"statement.body.outputs[{i}].lot")
+        _new_lot(
+            conn,
+            seq,
+            out["lot"],
+            out["material"],
+            out["amount"],
+            out["unit"],
+            st.issuer,
+            f"statement.body.outputs[{i}].lot",
+        )
 
 
 def _shipment(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> None:
@@ -430,8 +453,9 @@ def _revocation(conn: sqlite3.Connection, seq: int, st: Statement, role: str) ->
     _link(conn, seq, "party", t_issuer)
 
 
-def _unwind(conn: sqlite3.Connection, seq: int, target: int, kind: str, issuer: str, body: dict[str, Any],
-            field: str) -> None:
+def _unwind(
+    conn: sqlite3.Connection, seq: int, target: int, kind: str, issuer: str, body: dict[str, Any], field: str
+) -> None:
     """Undo what entry ``target`` did to lots, or refuse if its goods have moved on."""
 
     def give_back(lot: str, holder: str, amount: str) -> None:

@@ -21,8 +21,9 @@ MAX_ENVELOPE_BYTES = 2 * MAX_STATEMENT_BYTES
 ZERO_HASH = "0" * 64
 
 # Canonical standard base64 of 32 bytes: the last character carries 2 bits and 4 zeros.
-_public_key = f.pattern(f.re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="),
-                        "a base64 Ed25519 public key (32 bytes)")
+_public_key = f.pattern(
+    f.re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="), "a base64 Ed25519 public key (32 bytes)"
+)
 
 
 def _key(value: Any, path: str) -> str:
@@ -31,8 +32,9 @@ def _key(value: Any, path: str) -> str:
     return value
 
 
-f.described(_key, {**f.schema_of(_public_key),
-                   "description": "an Ed25519 public key: standard base64 of 32 bytes"})
+f.described(
+    _key, {**f.schema_of(_public_key), "description": "an Ed25519 public key: standard base64 of 32 bytes"}
+)
 
 
 _quantity_line = f.obj({"lot": (True, f.lot_id), "amount": (True, f.amount), "unit": (True, f.unit)})
@@ -125,9 +127,7 @@ BODIES: dict[str, f.Validator] = {
             "description": (False, f.text(4000)),
         }
     ),
-    "revocation": f.obj(
-        {"entry": (True, f.integer(0, 2**53)), "reason": (True, f.text(f.MAX_TEXT))}
-    ),
+    "revocation": f.obj({"entry": (True, f.integer(0, 2**53)), "reason": (True, f.text(f.MAX_TEXT))}),
 }
 TYPES = tuple(BODIES)
 
@@ -136,14 +136,17 @@ def statement_schemas() -> dict[str, dict[str, Any]]:
     """JSON Schema of a statement of each type, from the same validators that check it."""
     base = f.schema_of(_statement_shape)
     return {
-        kind: {**base, "properties": {**base["properties"], "type": {"const": kind},
-                                      "body": f.schema_of(body)}}
+        kind: {
+            **base,
+            "properties": {**base["properties"], "type": {"const": kind}, "body": f.schema_of(body)},
+        }
         for kind, body in BODIES.items()
     }
 
 
 def signature_schema() -> dict[str, Any]:
     return f.schema_of(_signature_shape)
+
 
 _statement_shape = f.obj(
     {
@@ -157,8 +160,10 @@ _statement_shape = f.obj(
 _signature_shape = f.obj(
     {
         "key_id": (True, f.pattern(f.re.compile(r"[0-9a-f]{16}"), "a key id (16 lowercase hex)")),
-        "sig": (True, f.pattern(f.re.compile(r"[A-Za-z0-9+/]{85}[AQgw]=="),
-                                "a base64 Ed25519 signature (64 bytes)")),
+        "sig": (
+            True,
+            f.pattern(f.re.compile(r"[A-Za-z0-9+/]{85}[AQgw]=="), "a base64 Ed25519 signature (64 bytes)"),
+        ),
     }
 )
 
@@ -177,7 +182,9 @@ def validate_statement(obj: Any, path: str = "statement") -> dict[str, Any]:
         outputs = {o["lot"] for o in body["outputs"]}
         for i, line in enumerate(body["inputs"]):
             if line["lot"] in outputs:
-                raise InvalidField("a lot cannot be both input and output", field=f"{path}.body.inputs[{i}].lot")
+                raise InvalidField(
+                    "a lot cannot be both input and output", field=f"{path}.body.inputs[{i}].lot"
+                )
     return obj
 
 

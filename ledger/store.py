@@ -103,8 +103,9 @@ DERIVED_TABLES: dict[str, str] = {
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     """Open the ledger file with the settings its promises rest on."""
     if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
     else:
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -175,16 +176,22 @@ def size(conn: sqlite3.Connection) -> int:
 
 def head(conn: sqlite3.Connection) -> tuple[int, bytes | None, str | None]:
     """(size, hash of the last entry, its recorded_at)."""
-    row = conn.execute(
-        "SELECT seq, hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1"
-    ).fetchone()
+    row = conn.execute("SELECT seq, hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
     if row is None:
         return 0, None, None
     return int(row[0]) + 1, bytes(row[1]), str(row[2])
 
 
-def insert_entry(conn: sqlite3.Connection, seq: int, hash_: bytes, canonical: bytes,
-                 type_: str, issuer: str, stmt_id: str, recorded_at: str) -> None:
+def insert_entry(
+    conn: sqlite3.Connection,
+    seq: int,
+    hash_: bytes,
+    canonical: bytes,
+    type_: str,
+    issuer: str,
+    stmt_id: str,
+    recorded_at: str,
+) -> None:
     conn.execute(
         "INSERT INTO entries (seq, hash, canonical, type, issuer, stmt_id, recorded_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -203,9 +210,7 @@ def get_nodes(conn: sqlite3.Connection, wanted: Sequence[Node]) -> dict[Node, by
         chunk = wanted[i : i + 400]
         where = " OR ".join(["(level = ? AND idx = ?)"] * len(chunk))
         params = [x for node in chunk for x in node]
-        for level, idx, h in conn.execute(
-            f"SELECT level, idx, hash FROM nodes WHERE {where}", params
-        ):
+        for level, idx, h in conn.execute(f"SELECT level, idx, hash FROM nodes WHERE {where}", params):
             found[(level, idx)] = as_bytes(h)
     missing = [n for n in wanted if n not in found]
     if missing:
@@ -236,15 +241,15 @@ def entry_row(conn: sqlite3.Connection, seq: int) -> tuple[bytes, bytes] | None:
     return (as_bytes(row[0]), as_bytes(row[1])) if row else None
 
 
-def iter_entries(conn: sqlite3.Connection, start: int = 0, end: int | None = None,
-                 chunk: int = 2000) -> Iterator[tuple[int, bytes, bytes]]:
+def iter_entries(
+    conn: sqlite3.Connection, start: int = 0, end: int | None = None, chunk: int = 2000
+) -> Iterator[tuple[int, bytes, bytes]]:
     """Stream (seq, canonical, hash) in seq order, ``chunk`` rows per query: flat memory."""
     seq = start
     stop = 2**62 if end is None else end
     while True:
         rows = conn.execute(
-            "SELECT seq, canonical, hash FROM entries WHERE seq >= ? AND seq < ?"
-            " ORDER BY seq LIMIT ?",
+            "SELECT seq, canonical, hash FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
             (seq, stop, chunk),
         ).fetchall()
         for s, c, h in rows:

@@ -23,9 +23,9 @@ from typing import Any
 
 from . import fields, store
 from .compliance import SERIOUS, Attestation, Finding, Step, judge, origin_findings, verdict
+from .entries import EntrySet, LedgerLoader
 from .errors import InvalidField, NotFound
 from .policy import Policy
-from .entries import EntrySet, LedgerLoader
 from .statements import Entry
 
 DEC = Context(prec=34)
@@ -70,16 +70,34 @@ class TraceReport:
         return 1 if self.verdict == "non-compliant" else 0
 
     def to_json(self) -> dict[str, Any]:
-        return copy.deepcopy({
-            "product": self.product, "verdict": self.verdict,
-            "findings": [f.to_json() for f in self.findings], "steps": list(self.steps),
-            "origins": list(self.origins), "lots": list(self.lots), "parties": self.parties,
-            "corrections": list(self.corrections), "as_of": self.as_of, "size": self.size,
-        })
+        return copy.deepcopy(
+            {
+                "product": self.product,
+                "verdict": self.verdict,
+                "findings": [f.to_json() for f in self.findings],
+                "steps": list(self.steps),
+                "origins": list(self.origins),
+                "lots": list(self.lots),
+                "parties": self.parties,
+                "corrections": list(self.corrections),
+                "as_of": self.as_of,
+                "size": self.size,
+            }
+        )
 
 
-TRACE_KEYS = ("product", "verdict", "findings", "steps", "origins", "lots", "parties",
-              "corrections", "as_of", "size")
+TRACE_KEYS = (
+    "product",
+    "verdict",
+    "findings",
+    "steps",
+    "origins",
+    "lots",
+    "parties",
+    "corrections",
+    "as_of",
+    "size",
+)
 
 
 # -- the derivation ---------------------------------------------------------------------
@@ -123,8 +141,12 @@ class Walk:
         b = regs[-1].statement.body
         if regs[-1].statement.type == "genesis":
             return {"name": b["name"], "role": "operator", "country": "", "identifiers": {}}
-        return {"name": b["name"], "role": b["role"], "country": b["country"],
-                "identifiers": b["identifiers"]}
+        return {
+            "name": b["name"],
+            "role": b["role"],
+            "country": b["country"],
+            "identifiers": b["identifiers"],
+        }
 
     def name(self, party: str) -> str:
         return f"{self.record(party)['name']} ({party})"
@@ -146,11 +168,17 @@ class Walk:
         product = (standing or declared)[-1]
         head = self.add_step(product, "product", 0)
         if head["revoked"]:
-            self.findings.append(Finding(
-                SERIOUS, "product-revoked", product.statement.issuer,
-                f"The declaration of this batch (entry {product.seq}) by "
-                f"{self.name(product.statement.issuer)} was revoked by entry "
-                f"{self.revoked[product.seq].seq} and not replaced.", product.seq))
+            self.findings.append(
+                Finding(
+                    SERIOUS,
+                    "product-revoked",
+                    product.statement.issuer,
+                    f"The declaration of this batch (entry {product.seq}) by "
+                    f"{self.name(product.statement.issuer)} was revoked by entry "
+                    f"{self.revoked[product.seq].seq} and not replaced.",
+                    product.seq,
+                )
+            )
         else:
             for line in product.statement.body["lots"]:
                 self.demand(line["lot"], DEC.create_decimal(line["amount"]), product.seq)
@@ -182,10 +210,16 @@ class Walk:
             self.is_revoked(e)
         if creator is None:
             for s in sinks:
-                self.findings.append(Finding(
-                    SERIOUS, "unknown-lot", s["party"],
-                    f"Lot {item.lot} used by {self.name(s['party'])} (entry {s['seq']}) has no "
-                    "recorded origin or transformation.", s["seq"]))
+                self.findings.append(
+                    Finding(
+                        SERIOUS,
+                        "unknown-lot",
+                        s["party"],
+                        f"Lot {item.lot} used by {self.name(s['party'])} (entry {s['seq']}) has no "
+                        "recorded origin or transformation.",
+                        s["seq"],
+                    )
+                )
             return
         kind = "origin" if creator.statement.type == "material-origin" else "transformation"
         tier = min(s["tier"] for s in sinks) + 1
@@ -193,11 +227,17 @@ class Walk:
         if step["revoked"]:
             if not step.get("_reported"):
                 step["_reported"] = True
-                self.findings.append(Finding(
-                    SERIOUS, "revoked-step", step["party"],
-                    f"The {kind} that made lot {item.lot} (entry {creator.seq}) by "
-                    f"{self.name(step['party'])} was revoked by entry "
-                    f"{self.revoked[creator.seq].seq}: the chain is broken there.", creator.seq))
+                self.findings.append(
+                    Finding(
+                        SERIOUS,
+                        "revoked-step",
+                        step["party"],
+                        f"The {kind} that made lot {item.lot} (entry {creator.seq}) by "
+                        f"{self.name(step['party'])} was revoked by entry "
+                        f"{self.revoked[creator.seq].seq}: the chain is broken there.",
+                        creator.seq,
+                    )
+                )
             return
         self._custody(item, creator, sinks, tier)
         if kind == "transformation":
@@ -207,8 +247,7 @@ class Walk:
             total = sum(same, Decimal(0))
             ratio = DEC.divide(item.draw, total) if total else Decimal(0)
             for line in b["inputs"]:
-                self.demand(line["lot"], DEC.multiply(ratio, DEC.create_decimal(line["amount"])),
-                            creator.seq)
+                self.demand(line["lot"], DEC.multiply(ratio, DEC.create_decimal(line["amount"])), creator.seq)
 
     def _custody(self, item: _Lot, creator: Entry, sinks: list[dict[str, Any]], tier: int) -> None:
         """Every standing shipment on a time-respecting route from the maker to each user. A
@@ -229,27 +268,38 @@ class Walk:
             self.add_step(by_seq[seq], "shipment", tier)
         self.shipped[item.lot] = sorted(on_route | set(self.shipped.get(item.lot, [])))
 
-    def _broken(self, item: _Lot, creator: Entry, shipments: list[Entry],
-                sink: dict[str, Any]) -> None:
+    def _broken(self, item: _Lot, creator: Entry, shipments: list[Entry], sink: dict[str, Any]) -> None:
         maker, user = creator.statement.issuer, sink["party"]
         every = [(e.seq, e.statement.issuer, e.statement.body["to"]) for e in shipments]
         via = custody_route(maker, creator.seq, every, user, sink["seq"]) or set()
         revoked = sorted(seq for seq in via if seq in self.revoked)
         if not revoked:
-            self.findings.append(Finding(
-                SERIOUS, "broken-custody", user,
-                f"No recorded custody route brings lot {item.lot} from {self.name(maker)} to "
-                f"{self.name(user)} before entry {sink['seq']}.", sink["seq"]))
+            self.findings.append(
+                Finding(
+                    SERIOUS,
+                    "broken-custody",
+                    user,
+                    f"No recorded custody route brings lot {item.lot} from {self.name(maker)} to "
+                    f"{self.name(user)} before entry {sink['seq']}.",
+                    sink["seq"],
+                )
+            )
             return
         by_seq = {e.seq: e for e in shipments}
         for seq in revoked:
             e = by_seq[seq]
             self.add_step(e, "shipment", sink["tier"] + 1)
-            self.findings.append(Finding(
-                SERIOUS, "revoked-step", e.statement.issuer,
-                f"Lot {item.lot} reached {self.name(user)} only through the shipment of entry "
-                f"{seq} by {self.name(e.statement.issuer)}, revoked by entry "
-                f"{self.revoked[seq].seq}: the chain is broken there.", seq))
+            self.findings.append(
+                Finding(
+                    SERIOUS,
+                    "revoked-step",
+                    e.statement.issuer,
+                    f"Lot {item.lot} reached {self.name(user)} only through the shipment of entry "
+                    f"{seq} by {self.name(e.statement.issuer)}, revoked by entry "
+                    f"{self.revoked[seq].seq}: the chain is broken there.",
+                    seq,
+                )
+            )
         self.shipped[item.lot] = sorted(set(self.shipped.get(item.lot, [])) | set(revoked))
 
     def add_step(self, e: Entry, kind: str, tier: int) -> dict[str, Any]:
@@ -259,25 +309,41 @@ class Walk:
             return seen
         st, b = e.statement, e.statement.body
         who = self.record(st.issuer, e.seq)
-        step: dict[str, Any] = {"seq": e.seq, "kind": kind, "tier": tier, "party": st.issuer,
-                                "role": who["role"], "country": who["country"]}
+        step: dict[str, Any] = {
+            "seq": e.seq,
+            "kind": kind,
+            "tier": tier,
+            "party": st.issuer,
+            "role": who["role"],
+            "country": who["country"],
+        }
         lines = [{k: x[k] for k in ("lot", "amount", "unit")} for x in b.get("inputs", [])]
         if kind == "origin":
             if "region" in b["origin"]:
                 step["region"] = b["origin"]["region"]
-            step.update(date=b["produced_on"], material=b["material"], inputs=[], outputs=[{
-                "lot": b["lot"], "material": b["material"], **b["quantity"]}])
+            step.update(
+                date=b["produced_on"],
+                material=b["material"],
+                inputs=[],
+                outputs=[{"lot": b["lot"], "material": b["material"], **b["quantity"]}],
+            )
         elif kind == "transformation":
-            step.update(date=b["date"], process=b["process"], inputs=lines, outputs=[
-                {k: o[k] for k in ("lot", "material", "amount", "unit")} for o in b["outputs"]])
+            step.update(
+                date=b["date"],
+                process=b["process"],
+                inputs=lines,
+                outputs=[{k: o[k] for k in ("lot", "material", "amount", "unit")} for o in b["outputs"]],
+            )
         elif kind == "shipment":
             line = {"lot": b["lot"], "amount": b["amount"], "unit": b["unit"]}
             step.update(date=b["shipped_on"], inputs=[line], outputs=[dict(line)], to=b["to"])
             self.record(b["to"])
         else:
-            step.update(date=e.recorded_at[:10], inputs=[
-                {"lot": x["lot"], "amount": x["amount"], "unit": x["unit"]} for x in b["lots"]],
-                outputs=[])
+            step.update(
+                date=e.recorded_at[:10],
+                inputs=[{"lot": x["lot"], "amount": x["amount"], "unit": x["unit"]} for x in b["lots"]],
+                outputs=[],
+            )
         step["revoked"] = self.is_revoked(e)
         self.steps[e.seq] = step
         return step
@@ -286,16 +352,19 @@ class Walk:
 
     def _judge(self, step: dict[str, Any]) -> None:
         if step["revoked"]:
-            step["audit"] = {"status": "not-required", "present": [], "not_assessed": [],
-                             "findings": []}
+            step["audit"] = {"status": "not-required", "present": [], "not_assessed": [], "findings": []}
             return
         kind, party = step["kind"], step["party"]
-        atts = [Attestation.from_entry(e, self.revoked.get(e.seq) if self.is_revoked(e) else None)
-                for e in (self.src.attestations(party) if kind != "product" else [])]
+        atts = [
+            Attestation.from_entry(e, self.revoked.get(e.seq) if self.is_revoked(e) else None)
+            for e in (self.src.attestations(party) if kind != "product" else [])
+        ]
         out = step["outputs"][0]["lot"] if step["outputs"] else ""
-        what = {"origin": f"production of lot {out}",
-                "transformation": f"{step.get('process')} into lot {out}",
-                "shipment": f"shipment of lot {out} to {step.get('to')}"}.get(kind, kind)
+        what = {
+            "origin": f"production of lot {out}",
+            "transformation": f"{step.get('process')} into lot {out}",
+            "shipment": f"shipment of lot {out} to {step.get('to')}",
+        }.get(kind, kind)
         audit, found = judge(Step(step["seq"], kind, party, step["date"], what), atts, self.name)
         step["audit"] = audit
         if audit.get("issuer"):
@@ -317,16 +386,39 @@ class Walk:
         for target in sorted(self.revoked):
             rev, was = self.revoked[target], self.src.entries[target]
             self.record(rev.statement.issuer)
-            corrections.append({"revoked": target, "by": rev.seq,
-                                "reason": rev.statement.body["reason"],
-                                "type": was.statement.type, "party": was.statement.issuer,
-                                "revoked_by": rev.statement.issuer, "date": rev.recorded_at[:10]})
-        findings = sorted(self.findings, key=lambda f: (
-            SEVERITY_ORDER[f.severity], -1 if f.seq is None else f.seq, f.code, f.indicator or ""))
+            corrections.append(
+                {
+                    "revoked": target,
+                    "by": rev.seq,
+                    "reason": rev.statement.body["reason"],
+                    "type": was.statement.type,
+                    "party": was.statement.issuer,
+                    "revoked_by": rev.statement.issuer,
+                    "date": rev.recorded_at[:10],
+                }
+            )
+        findings = sorted(
+            self.findings,
+            key=lambda f: (
+                SEVERITY_ORDER[f.severity],
+                -1 if f.seq is None else f.seq,
+                f.code,
+                f.indicator or "",
+            ),
+        )
         parties = {p: self.record(p) for p in sorted(self.named)}
-        return TraceReport(head, verdict(findings), tuple(findings), tuple(steps), tuple(origins),
-                           tuple(self._lots()), parties, tuple(corrections), self.src.as_of,
-                           self.src.size)
+        return TraceReport(
+            head,
+            verdict(findings),
+            tuple(findings),
+            tuple(steps),
+            tuple(origins),
+            tuple(self._lots()),
+            parties,
+            tuple(corrections),
+            self.src.as_of,
+            self.src.size,
+        )
 
     def _origins(self) -> list[dict[str, Any]]:
         origins: list[dict[str, Any]] = []
@@ -338,44 +430,71 @@ class Walk:
             b = e.statement.body
             unit = b["quantity"]["unit"]
             totals[unit] = DEC.add(totals.get(unit, Decimal(0)), item.draw)
-            row = {"lot": item.lot, "material": b["material"], "party": e.statement.issuer,
-                   "country": b["origin"]["country"]}
+            row = {
+                "lot": item.lot,
+                "material": b["material"],
+                "party": e.statement.issuer,
+                "country": b["origin"]["country"],
+            }
             row.update({k: b["origin"][k] for k in ("region", "lat", "lon") if k in b["origin"]})
             row.update(produced_on=b["produced_on"], amount=item.draw, unit=unit, seq=e.seq)
             origins.append(row)
-            self.findings += origin_findings(self.policy, e.statement.issuer, e.seq, item.lot,
-                                             b["material"], b["origin"]["country"],
-                                             b["origin"].get("region"), self.name)
+            self.findings += origin_findings(
+                self.policy,
+                e.statement.issuer,
+                e.seq,
+                item.lot,
+                b["material"],
+                b["origin"]["country"],
+                b["origin"].get("region"),
+                self.name,
+            )
         for row in origins:
             total = totals[row["unit"]]
             row["share"] = dec_text(DEC.divide(row["amount"], total)) if total else "0"
             row["amount"] = dec_text(row["amount"])
         if len(totals) > 1:
             units = ", ".join(sorted(totals))
-            self.findings.append(Finding(
-                "info", "mixed-units", "",
-                f"The origins are counted in different units ({units}), which cannot be added "
-                "up: each origin's share is its part of the traced quantity in its own unit."))
+            self.findings.append(
+                Finding(
+                    "info",
+                    "mixed-units",
+                    "",
+                    f"The origins are counted in different units ({units}), which cannot be added "
+                    "up: each origin's share is its part of the traced quantity in its own unit.",
+                )
+            )
         return sorted(origins, key=lambda r: (r["seq"], r["lot"]))
 
     def _lots(self) -> list[dict[str, Any]]:
         out = []
         for item in sorted(self.lots.values(), key=lambda i: i.lot):
-            row: dict[str, Any] = {"lot": item.lot, "traced": dec_text(item.draw),
-                                   "used_by": sorted(item.sinks),
-                                   "shipments": self.shipped.get(item.lot, [])}
+            row: dict[str, Any] = {
+                "lot": item.lot,
+                "traced": dec_text(item.draw),
+                "used_by": sorted(item.sinks),
+                "shipments": self.shipped.get(item.lot, []),
+            }
             if item.creator is not None:
                 b = item.creator.statement.body
-                line = (b["quantity"] | {"material": b["material"]} if "quantity" in b else
-                        next(o for o in b["outputs"] if o["lot"] == item.lot))
-                row.update(material=line["material"], amount=line["amount"], unit=line["unit"],
-                           created_by=item.creator.seq)
+                line = (
+                    b["quantity"] | {"material": b["material"]}
+                    if "quantity" in b
+                    else next(o for o in b["outputs"] if o["lot"] == item.lot)
+                )
+                row.update(
+                    material=line["material"],
+                    amount=line["amount"],
+                    unit=line["unit"],
+                    created_by=item.creator.seq,
+                )
             out.append(row)
         return out
 
 
-def custody_route(producer: str, made: int, moves: list[tuple[int, str, str]], user: str,
-                  used: int) -> set[int] | None:
+def custody_route(
+    producer: str, made: int, moves: list[tuple[int, str, str]], user: str, used: int
+) -> set[int] | None:
     """The shipments ``(seq, from, to)`` that lie on some route, in entry order, from
     ``producer`` (which made the lot at ``made``) to ``user`` (which used it at ``used``);
     ``None`` if there is no route at all. Every route, not just one, is returned."""
@@ -396,8 +515,9 @@ def custody_route(producer: str, made: int, moves: list[tuple[int, str, str]], u
     return route
 
 
-def collect(ledger: Any, gtin: str, batch: str, *, at: str | None = None,
-            policy: Policy | None = None) -> tuple[TraceReport, EntrySet, Any]:
+def collect(
+    ledger: Any, gtin: str, batch: str, *, at: str | None = None, policy: Policy | None = None
+) -> tuple[TraceReport, EntrySet, Any]:
     """The live trace against the latest checkpoint: (report, the entries involved, checkpoint).
 
     Validates ``gtin`` (GTIN-8/12/13/14), ``batch`` and ``at`` first (``InvalidField``).
@@ -415,8 +535,9 @@ def collect(ledger: Any, gtin: str, batch: str, *, at: str | None = None,
     return report, source, checkpoint
 
 
-def trace_product(ledger: Any, gtin: str, batch: str, *, at: str | None = None,
-                  policy: Policy | None = None) -> TraceReport:
+def trace_product(
+    ledger: Any, gtin: str, batch: str, *, at: str | None = None, policy: Policy | None = None
+) -> TraceReport:
     """The trace of ``(gtin, batch)`` as of ``at`` (entries recorded on or before that day),
     under ``policy`` (default: ``<home>/policy.json``). Raises ``NotFound`` for an unknown
     product, ``InvalidField`` for a malformed GTIN, batch or date."""

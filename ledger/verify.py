@@ -54,8 +54,9 @@ class Report:
 Progress = Callable[[int, int], None]
 
 
-def verify_ledger(conn: sqlite3.Connection, *, external: str | None = None,
-                  progress: Progress | None = None) -> Report:
+def verify_ledger(
+    conn: sqlite3.Connection, *, external: str | None = None, progress: Progress | None = None
+) -> Report:
     """Audit the ledger on ``conn``; ``external`` is a signed checkpoint kept elsewhere."""
     report = Report()
     with store.read_transaction(conn):
@@ -64,8 +65,9 @@ def verify_ledger(conn: sqlite3.Connection, *, external: str | None = None,
     return report
 
 
-def _verify(conn: sqlite3.Connection, report: Report, external: str | None,
-            progress: Progress | None) -> None:
+def _verify(
+    conn: sqlite3.Connection, report: Report, external: str | None, progress: Progress | None
+) -> None:
     origin = store.get_meta(conn, "origin")
     if origin is None:
         report.add(None, "meta table has no origin")
@@ -100,11 +102,15 @@ def _verify(conn: sqlite3.Connection, report: Report, external: str | None,
         else:
             wanted_roots.setdefault(outside.size, []).append(("given checkpoint", outside.root))
     if checkpoints and checkpoints[-1][0] > total:
-        report.add(total, f"a stored checkpoint commits to {checkpoints[-1][0]} entries, the ledger"
-                   f" has {total}: entries were removed")
+        report.add(
+            total,
+            f"a stored checkpoint commits to {checkpoints[-1][0]} entries, the ledger"
+            f" has {total}: entries were removed",
+        )
     elif checkpoints and checkpoints[-1][0] < total:
-        report.add(checkpoints[-1][0], f"entries {checkpoints[-1][0]}..{total - 1} are not covered by"
-                   " any checkpoint")
+        report.add(
+            checkpoints[-1][0], f"entries {checkpoints[-1][0]}..{total - 1} are not covered by any checkpoint"
+        )
 
     with tempfile.TemporaryDirectory(prefix="provenance-verify-") as tmp:
         replay = _scratch(Path(tmp) / "replay.db")
@@ -117,8 +123,11 @@ def _verify(conn: sqlite3.Connection, report: Report, external: str | None,
             if seq != expect:
                 report.add(expect, f"entries {expect}..{seq - 1} are missing")
                 if not gap:
-                    report.add(expect, "Merkle nodes and checkpoint roots from here on are not"
-                               " checked: the entries they cover are gone")
+                    report.add(
+                        expect,
+                        "Merkle nodes and checkpoint roots from here on are not"
+                        " checked: the entries they cover are gone",
+                    )
                 gap, expect = True, seq
             expect += 1
             h = leaf_hash(canonical)
@@ -141,21 +150,23 @@ def _verify(conn: sqlite3.Connection, report: Report, external: str | None,
             try:
                 with store.savepoint(replay):
                     rules.apply(replay, seq, entry.envelope, entry.recorded_at, defer=defer)
-                    store.insert_entry(replay, seq, h, canonical, st.type, st.issuer, st.id,
-                                       entry.recorded_at)
+                    store.insert_entry(
+                        replay, seq, h, canonical, st.type, st.issuer, st.id, entry.recorded_at
+                    )
             except LedgerError as e:
                 report.add(seq, f"replay refuses this entry: {e.code}: {e}")
-                store.insert_entry(replay, seq, h, canonical, st.type, st.issuer, st.id,
-                                   entry.recorded_at)
+                store.insert_entry(replay, seq, h, canonical, st.type, st.issuer, st.id, entry.recorded_at)
             node_batch.extend(frontier.append(h))
             if gap:
                 node_batch = []
             elif frontier.size in wanted_roots:
                 for what, root in wanted_roots[frontier.size]:
                     if frontier.root() != root:
-                        report.add(frontier.size - 1,
-                                   f"the {what} for size {frontier.size} has root {root.hex()},"
-                                   f" the entries give {frontier.root().hex()}")
+                        report.add(
+                            frontier.size - 1,
+                            f"the {what} for size {frontier.size} has root {root.hex()},"
+                            f" the entries give {frontier.root().hex()}",
+                        )
             if len(node_batch) >= 4096:
                 _check_nodes(conn, report, node_batch)
                 node_batch = []
@@ -172,7 +183,7 @@ def _verify(conn: sqlite3.Connection, report: Report, external: str | None,
         progress(total, total)
 
 
-def _genesis_key(genesis: Entry) -> "PublicKey":  # noqa: F821
+def _genesis_key(genesis: Entry) -> PublicKey:  # noqa: F821
     from .keys import PublicKey
 
     return PublicKey.from_b64(genesis.statement.body["key"])
@@ -187,13 +198,17 @@ def _scratch(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _check_entry(conn: sqlite3.Connection, report: Report, seq: int, entry: Entry, prev: str,
-                 last_time: str) -> None:
+def _check_entry(
+    conn: sqlite3.Connection, report: Report, seq: int, entry: Entry, prev: str, last_time: str
+) -> None:
     if entry.seq != seq:
         report.add(seq, f"entry says seq {entry.seq} but is stored at seq {seq}")
     if entry.prev != prev:
-        report.add(seq, f"prev {entry.prev[:16]}… is not the hash of entry {seq - 1}"
-                   f" ({prev[:16]}…): the hash chain is broken")
+        report.add(
+            seq,
+            f"prev {entry.prev[:16]}… is not the hash of entry {seq - 1}"
+            f" ({prev[:16]}…): the hash chain is broken",
+        )
     if entry.recorded_at < last_time:
         report.add(seq, f"recorded_at {entry.recorded_at} goes back before {last_time}")
     row = conn.execute(
@@ -204,8 +219,7 @@ def _check_entry(conn: sqlite3.Connection, report: Report, seq: int, entry: Entr
         report.add(seq, "the entries table's index columns do not match the entry's bytes")
 
 
-def _checkpoints(conn: sqlite3.Connection, verifier: Verifier,
-                 report: Report) -> list[tuple[int, bytes]]:
+def _checkpoints(conn: sqlite3.Connection, verifier: Verifier, report: Report) -> list[tuple[int, bytes]]:
     out: list[tuple[int, bytes]] = []
     for size, root, note in conn.execute("SELECT size, root, note FROM checkpoints ORDER BY size"):
         report.checkpoints += 1
@@ -239,16 +253,20 @@ def _check_nodes(conn: sqlite3.Connection, report: Report, nodes: list[tuple[int
     for level, want in by_level.items():
         lo, hi = min(want), max(want)
         have = {
-            idx: bytes(h) for idx, h in conn.execute(
+            idx: bytes(h)
+            for idx, h in conn.execute(
                 "SELECT idx, hash FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?", (level, lo, hi)
             )
         }
         for idx, h in want.items():
             if have.get(idx) != h:
                 first_leaf = idx << level
-                report.add(first_leaf, f"stored Merkle node (level {level}, index {idx}) over entries"
-                           f" {first_leaf}..{((idx + 1) << level) - 1} is "
-                           + ("missing" if idx not in have else "wrong"))
+                report.add(
+                    first_leaf,
+                    f"stored Merkle node (level {level}, index {idx}) over entries"
+                    f" {first_leaf}..{((idx + 1) << level) - 1} is "
+                    + ("missing" if idx not in have else "wrong"),
+                )
 
 
 def _check_node_count(conn: sqlite3.Connection, report: Report, size: int) -> None:
@@ -281,15 +299,22 @@ def _compare_derived(conn: sqlite3.Connection, replay: sqlite3.Connection, repor
                 continue
             ka, kb = (a[:width] if a else None), (b[:width] if b else None)
             if a is not None and (b is None or _key(ka) < _key(kb)):
-                report.add(_seq_of(table, a, replay), f"derived table {table} has a row the replay does not: {_show(a)}")
+                report.add(
+                    _seq_of(table, a, replay),
+                    f"derived table {table} has a row the replay does not: {_show(a)}",
+                )
                 a, shown = next(stored, None), shown + 1
             elif b is not None and (a is None or _key(kb) < _key(ka)):
-                report.add(_seq_of(table, b, replay), f"derived table {table} lacks a row the replay has: {_show(b)}")
+                report.add(
+                    _seq_of(table, b, replay), f"derived table {table} lacks a row the replay has: {_show(b)}"
+                )
                 b, shown = next(rebuilt, None), shown + 1
             else:
                 if a != b:
-                    report.add(_seq_of(table, b or a, replay),
-                               f"derived table {table} row {_show(ka)} is {_show(a)}, replay gives {_show(b)}")
+                    report.add(
+                        _seq_of(table, b or a, replay),
+                        f"derived table {table} row {_show(ka)} is {_show(a)}, replay gives {_show(b)}",
+                    )
                     shown += 1
                 a, b = next(stored, None), next(rebuilt, None)
 
@@ -298,20 +323,31 @@ def _key(k: object) -> tuple[tuple[int, object], ...]:
     return tuple((0 if isinstance(x, int) else 1, x) for x in k)  # type: ignore[attr-defined]
 
 
-def _seq_of(table: str, row: tuple[object, ...] | None,
-            replay: sqlite3.Connection | None = None) -> int | None:
+def _seq_of(
+    table: str, row: tuple[object, ...] | None, replay: sqlite3.Connection | None = None
+) -> int | None:
     """The entry a derived row stems from, where the row says so."""
     if row is None:
         return None
-    seq_col = {"statement_ids": 2, "parties": 6, "keys": 3, "lots": 5, "links": 2, "products": 0,
-               "gtins": 2, "attestations": 0, "revocations": 1}.get(table)
+    seq_col = {
+        "statement_ids": 2,
+        "parties": 6,
+        "keys": 3,
+        "lots": 5,
+        "links": 2,
+        "products": 0,
+        "gtins": 2,
+        "attestations": 0,
+        "revocations": 1,
+    }.get(table)
     if seq_col is not None:
         return int(row[seq_col])  # type: ignore[call-overload]
     if table == "holdings" and replay is not None:
         # The last entry that moved this lot for this party, else the lot's last entry.
         hit = replay.execute(
             "SELECT max(l.seq) FROM links l JOIN links p ON p.seq = l.seq AND p.kind = 'party'"
-            " AND p.value = ? WHERE l.kind = 'lot' AND l.value = ?", (row[1], row[0])
+            " AND p.value = ? WHERE l.kind = 'lot' AND l.value = ?",
+            (row[1], row[0]),
         ).fetchone()
         if hit is None or hit[0] is None:
             hit = replay.execute(

@@ -66,8 +66,10 @@ def median_ms(fn, n: int = 50) -> float:  # type: ignore[no-untyped-def]
 
 def bare_verify_seconds(envelopes: list[Envelope], keys: dict[str, bytes]) -> float:
     """The bare cost: verify every signature once, on one core, nothing else."""
-    work = [(Ed25519PublicKey.from_public_bytes(keys[e.statement.issuer]), e.sig, e.statement.message)
-            for e in envelopes]
+    work = [
+        (Ed25519PublicKey.from_public_bytes(keys[e.statement.issuer]), e.sig, e.statement.message)
+        for e in envelopes
+    ]
 
     def run() -> None:
         for key, sig, msg in work:
@@ -91,20 +93,58 @@ def make_workload(b: Builder, n: int, prefix: str = "w") -> list[Envelope]:
     while len(out) < n:
         f, m = farms[i % len(farms)], mills[i % len(mills)]
         lot = f"{prefix}-L{i}"
-        out.append(b.envelope("material-origin", f, {
-            "lot": lot, "material": "seed cotton", "quantity": {"amount": "1000", "unit": "kg"},
-            "origin": {"country": "IN", "region": "Gujarat"}, "produced_on": "2026-03-01",
-            "certifications": []}))
-        out.append(b.envelope("shipment", f, {
-            "lot": lot, "amount": "1000", "unit": "kg", "to": m, "shipped_on": "2026-03-05"}))
-        out.append(b.envelope("transformation", m, {
-            "process": "ginning", "date": "2026-03-10", "inputs": [{"lot": lot, "amount": "1000", "unit": "kg"}],
-            "outputs": [{"lot": f"{lot}-lint", "material": "lint", "amount": "350", "unit": "kg"}]}))
+        out.append(
+            b.envelope(
+                "material-origin",
+                f,
+                {
+                    "lot": lot,
+                    "material": "seed cotton",
+                    "quantity": {"amount": "1000", "unit": "kg"},
+                    "origin": {"country": "IN", "region": "Gujarat"},
+                    "produced_on": "2026-03-01",
+                    "certifications": [],
+                },
+            )
+        )
+        out.append(
+            b.envelope(
+                "shipment",
+                f,
+                {"lot": lot, "amount": "1000", "unit": "kg", "to": m, "shipped_on": "2026-03-05"},
+            )
+        )
+        out.append(
+            b.envelope(
+                "transformation",
+                m,
+                {
+                    "process": "ginning",
+                    "date": "2026-03-10",
+                    "inputs": [{"lot": lot, "amount": "1000", "unit": "kg"}],
+                    "outputs": [{"lot": f"{lot}-lint", "material": "lint", "amount": "350", "unit": "kg"}],
+                },
+            )
+        )
         if i % 10 == 0:
-            out.append(b.envelope("labor-attestation", f"{prefix}-auditor", {
-                "facility": m, "standard": "SA8000", "audit_date": "2026-01-01", "valid_until": "2027-01-01",
-                "outcome": "pass", "indicators": {k: "absent" for k in __import__("ledger.fields").fields.ILO_INDICATORS},
-                "findings": [], "evidence": []}))
+            out.append(
+                b.envelope(
+                    "labor-attestation",
+                    f"{prefix}-auditor",
+                    {
+                        "facility": m,
+                        "standard": "SA8000",
+                        "audit_date": "2026-01-01",
+                        "valid_until": "2027-01-01",
+                        "outcome": "pass",
+                        "indicators": {
+                            k: "absent" for k in __import__("ledger.fields").fields.ILO_INDICATORS
+                        },
+                        "findings": [],
+                        "evidence": [],
+                    },
+                )
+            )
         i += 1
     return out[:n]
 
@@ -135,11 +175,21 @@ def bench_submit_verify(tmp: Path, n: int) -> None:
     bare = bare_verify_seconds(envelopes, keys)
     t_submit, submit_rss = peak_rss_mib([PROVENANCE, "submit", str(path), "--home", str(home)])
     t_verify, rss = peak_rss_mib([PROVENANCE, "verify", "--home", str(home)])
-    RESULTS["submit"] = {"n": n, "bare_s": round(bare, 3), "submit_s": round(t_submit, 3),
-                         "ratio": round(bare / t_submit, 2), "aim": 0.8,
-                         "peak_rss_mib": round(submit_rss, 1)}
-    RESULTS["verify"] = {"n": n, "verify_s": round(t_verify, 3), "ratio": round(bare / t_verify, 2),
-                         "aim": 1.6, "peak_rss_mib": round(rss, 1)}
+    RESULTS["submit"] = {
+        "n": n,
+        "bare_s": round(bare, 3),
+        "submit_s": round(t_submit, 3),
+        "ratio": round(bare / t_submit, 2),
+        "aim": 0.8,
+        "peak_rss_mib": round(submit_rss, 1),
+    }
+    RESULTS["verify"] = {
+        "n": n,
+        "verify_s": round(t_verify, 3),
+        "ratio": round(bare / t_verify, 2),
+        "aim": 1.6,
+        "peak_rss_mib": round(rss, 1),
+    }
 
 
 def grow(home: Path, origin: str, n: int) -> Ledger:
@@ -149,7 +199,7 @@ def grow(home: Path, origin: str, n: int) -> Ledger:
     BENCH_PRODUCTS[ledger.home] = bench_product(b, "bench")
     envelopes = make_workload(b, n - ledger.size)
     for i in range(0, len(envelopes), 5000):
-        ledger.append(envelopes[i:i + 5000])
+        ledger.append(envelopes[i : i + 5000])
     return ledger
 
 
@@ -162,10 +212,12 @@ def bench_proofs(ledgers: dict[int, Ledger]) -> None:
         con = median_ms(lambda: [ledger.consistency_proof(s or 1, size) for s in seqs], 5) / len(seqs)
         out[n] = {"inclusion_ms": round(inc, 4), "consistency_ms": round(con, 4)}
     small, large = min(out), max(out)
-    RESULTS["proofs"] = {**{str(k): v for k, v in out.items()},
-                         "inclusion_ratio": round(out[large]["inclusion_ms"] / out[small]["inclusion_ms"], 2),
-                         "consistency_ratio": round(out[large]["consistency_ms"] / out[small]["consistency_ms"], 2),
-                         "aim": "<= 1.5"}
+    RESULTS["proofs"] = {
+        **{str(k): v for k, v in out.items()},
+        "inclusion_ratio": round(out[large]["inclusion_ms"] / out[small]["inclusion_ms"], 2),
+        "consistency_ratio": round(out[large]["consistency_ms"] / out[small]["consistency_ms"], 2),
+        "aim": "<= 1.5",
+    }
 
 
 def bench_trace(ledgers: dict[int, Ledger]) -> None:
@@ -175,12 +227,16 @@ def bench_trace(ledgers: dict[int, Ledger]) -> None:
     out = {}
     for n, ledger in ledgers.items():
         gtin, batch = BENCH_PRODUCTS[ledger.home]
-        out[n] = {"trace_ms": round(median_ms(lambda: trace_product(ledger, gtin, batch), 20), 2),
-                  "bundle_ms": round(median_ms(lambda: build_bundle(ledger, gtin, batch), 10), 2)}
+        out[n] = {
+            "trace_ms": round(median_ms(lambda: trace_product(ledger, gtin, batch), 20), 2),
+            "bundle_ms": round(median_ms(lambda: build_bundle(ledger, gtin, batch), 10), 2),
+        }
     small, large = min(out), max(out)
-    RESULTS["trace"] = {**{str(k): v for k, v in out.items()},
-                        "ratio": round(out[large]["trace_ms"] / out[small]["trace_ms"], 2),
-                        "aim": "<= 1.5 (6 tiers, 50 origin lots)"}
+    RESULTS["trace"] = {
+        **{str(k): v for k, v in out.items()},
+        "ratio": round(out[large]["trace_ms"] / out[small]["trace_ms"], 2),
+        "aim": "<= 1.5 (6 tiers, 50 origin lots)",
+    }
 
 
 def bench_memory(tmp: Path, ledgers: dict[int, Ledger]) -> None:

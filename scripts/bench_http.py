@@ -36,7 +36,10 @@ class Server:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [provenance, "serve", "--home", str(home), "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env})
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **env},
+        )
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -74,10 +77,23 @@ def appends_per_second(provenance: str, home: Path, group: bool, n: int = 1600, 
     with Ledger.open(home) as ledger:
         b = Builder(ledger, seed=f"http-{group}")
         b.party(f"http-farm-{int(group)}", "HTTP Farm", "farm", "IN")
-        bodies = [json.dumps(b.envelope("material-origin", f"http-farm-{int(group)}", {
-            "lot": f"http-{int(group)}-{i}", "material": "cotton", "quantity": {"amount": "1", "unit": "kg"},
-            "origin": {"country": "IN"}, "produced_on": "2026-01-01", "certifications": []}).to_json())
-            for i in range(n)]
+        bodies = [
+            json.dumps(
+                b.envelope(
+                    "material-origin",
+                    f"http-farm-{int(group)}",
+                    {
+                        "lot": f"http-{int(group)}-{i}",
+                        "material": "cotton",
+                        "quantity": {"amount": "1", "unit": "kg"},
+                        "origin": {"country": "IN"},
+                        "produced_on": "2026-01-01",
+                        "certifications": [],
+                    },
+                ).to_json()
+            )
+            for i in range(n)
+        ]
     server = Server(provenance, home, PROVENANCE_GROUP_COMMIT="1" if group else "0")
     try:
         chunks = [bodies[i::clients] for i in range(clients)]
@@ -116,7 +132,9 @@ def run(ledgers: dict[int, Ledger], products: dict[Path, tuple[str, str]], prove
             seq = ledger.size // 2
             out[str(n)] = {
                 "shopper_page_ms": median_ms(lambda: server.get(f"/01/{gtin}/10/{batch}"), 30),
-                "inclusion_proof_ms": median_ms(lambda: server.get(f"/api/v1/proofs/inclusion?seq={seq}"), 100),
+                "inclusion_proof_ms": median_ms(
+                    lambda: server.get(f"/api/v1/proofs/inclusion?seq={seq}"), 100
+                ),
             }
         finally:
             server.stop()

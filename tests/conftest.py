@@ -98,11 +98,11 @@ def sign_raw() -> Callable[..., dict[str, Any]]:
     """Sign a statement dict WITHOUT validating it (to build envelopes the ledger must
     refuse): ``sign_raw(statement, key, prefix=..., key_id=...)`` -> envelope JSON."""
 
-    def sign(statement: Any, key: PrivateKey, *, prefix: bytes = STATEMENT_PREFIX,
-             key_id: str | None = None) -> dict[str, Any]:
+    def sign(
+        statement: Any, key: PrivateKey, *, prefix: bytes = STATEMENT_PREFIX, key_id: str | None = None
+    ) -> dict[str, Any]:
         sig = key.sign(prefix + jcs(statement))
-        return {"statement": statement,
-                "signature": {"key_id": key_id or key.public.key_id, "sig": b64(sig)}}
+        return {"statement": statement, "signature": {"key_id": key_id or key.public.key_id, "sig": b64(sig)}}
 
     return sign
 
@@ -130,8 +130,7 @@ def dump_ledger(led: Ledger) -> dict[str, Any]:
     """Everything a refusal must leave untouched: size, root, latest checkpoint and every
     row of every table (record and derived)."""
     conn = led.conn
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
     rows = {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
     size = led.size
     return {
@@ -157,17 +156,21 @@ def stocked(cast: Builder) -> dict[str, int]:
     """
     b = cast
     seq = {}
-    seq["origin"] = b.origin("farm-a", "cot-1", "cotton", "1000", "kg", country="IN",
-                             produced_on="2025-05-01", region="Tamil Nadu")
+    seq["origin"] = b.origin(
+        "farm-a", "cot-1", "cotton", "1000", "kg", country="IN", produced_on="2025-05-01", region="Tamil Nadu"
+    )
     seq["ship_cotton"] = b.ship("farm-a", "cot-1", "600", "kg", "proc-a", "2025-05-02")
-    seq["spin"] = b.transform("proc-a", "spinning", "2025-05-03", [("cot-1", "500", "kg")],
-                              [("yarn-1", "cotton yarn", "400", "kg")])
+    seq["spin"] = b.transform(
+        "proc-a", "spinning", "2025-05-03", [("cot-1", "500", "kg")], [("yarn-1", "cotton yarn", "400", "kg")]
+    )
     seq["ship_yarn"] = b.ship("proc-a", "yarn-1", "400", "kg", "make-a", "2025-05-04")
-    seq["sew"] = b.transform("make-a", "sewing", "2025-05-05", [("yarn-1", "300", "kg")],
-                             [("tee-1", "t-shirt", "1000", "pcs")])
+    seq["sew"] = b.transform(
+        "make-a", "sewing", "2025-05-05", [("yarn-1", "300", "kg")], [("tee-1", "t-shirt", "1000", "pcs")]
+    )
     seq["ship_tees"] = b.ship("make-a", "tee-1", "800", "pcs", "brand-a", "2025-05-06")
-    seq["audit"] = b.audit("audit-a", "proc-a", standard="SA8000", audit_date="2025-04-01",
-                           valid_until="2026-04-01", workers=120)
+    seq["audit"] = b.audit(
+        "audit-a", "proc-a", standard="SA8000", audit_date="2025-04-01", valid_until="2026-04-01", workers=120
+    )
     seq["ship_trader"] = b.ship("farm-a", "cot-1", "10", "kg", "trade-a", "2025-05-07")
     return seq
 
@@ -210,8 +213,9 @@ def app(ledger: Ledger) -> Any:
     """The Flask app over ``ledger``'s home (each request opens its own handle)."""
     from web import create_app
 
-    return create_app({"TESTING": True, "PROVENANCE_HOME": str(ledger.home),
-                       "PROVENANCE_BASE_URL": WEB_BASE_URL})
+    return create_app(
+        {"TESTING": True, "PROVENANCE_HOME": str(ledger.home), "PROVENANCE_BASE_URL": WEB_BASE_URL}
+    )
 
 
 @pytest.fixture
@@ -233,10 +237,18 @@ def product(stocked: dict[str, int], cast: Builder) -> dict[str, Any]:
     WEB_GTIN batch WEB_BATCH, made of 100 pcs of tee-1 (a compliant trace)."""
     b = cast
     seq = dict(stocked)
-    seq["audit_farm"] = b.audit("audit-a", "farm-a", standard="amfori BSCI", audit_date="2025-03-01",
-                                valid_until="2026-03-01")
-    seq["audit_make"] = b.audit("audit-a", "make-a", standard="SMETA", audit_date="2025-03-15",
-                                valid_until="2026-03-15")
-    seq["product"] = b.product("brand-a", WEB_GTIN, WEB_BATCH, "Organic Tee",
-                               [("tee-1", "100", "pcs")], description="A plain white T-shirt.")
+    seq["audit_farm"] = b.audit(
+        "audit-a", "farm-a", standard="amfori BSCI", audit_date="2025-03-01", valid_until="2026-03-01"
+    )
+    seq["audit_make"] = b.audit(
+        "audit-a", "make-a", standard="SMETA", audit_date="2025-03-15", valid_until="2026-03-15"
+    )
+    seq["product"] = b.product(
+        "brand-a",
+        WEB_GTIN,
+        WEB_BATCH,
+        "Organic Tee",
+        [("tee-1", "100", "pcs")],
+        description="A plain white T-shirt.",
+    )
     return {"gtin": WEB_GTIN, "batch": WEB_BATCH, "seq": seq, "builder": b}

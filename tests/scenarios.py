@@ -81,17 +81,32 @@ class Chain:
         return self.b.ledger
 
 
-def audit(b: Builder, facility: str, *, audit_date: str = "2025-01-15",
-          valid_until: str = "2026-01-14", issuer: str = AUDITOR, standard: str = "SA8000",
-          **kw: object) -> int:
+def audit(
+    b: Builder,
+    facility: str,
+    *,
+    audit_date: str = "2025-01-15",
+    valid_until: str = "2026-01-14",
+    issuer: str = AUDITOR,
+    standard: str = "SA8000",
+    **kw: object,
+) -> int:
     """A labour attestation of ``facility`` (a pass by the third-party auditor by default)."""
-    return b.audit(issuer, facility, standard=standard, audit_date=audit_date,
-                   valid_until=valid_until, **kw)  # type: ignore[arg-type]
+    return b.audit(issuer, facility, standard=standard, audit_date=audit_date, valid_until=valid_until, **kw)  # type: ignore[arg-type]
 
 
-def tee_chain(home: Path, *, audited: tuple[str, ...] = FACILITIES, country: str = "IN",
-              region: str = "Gujarat", second_origin: bool = False, trader: str | None = None,
-              labels: bool = False, product_pcs: str = "2000", clock: Clock | None = None) -> Chain:
+def tee_chain(
+    home: Path,
+    *,
+    audited: tuple[str, ...] = FACILITIES,
+    country: str = "IN",
+    region: str = "Gujarat",
+    second_origin: bool = False,
+    trader: str | None = None,
+    labels: bool = False,
+    product_pcs: str = "2000",
+    clock: Clock | None = None,
+) -> Chain:
     """The T-shirt chain (module docstring).
 
     ``second_origin``: the mill spins 600 kg of the first farm's cotton with 400 kg of a second
@@ -107,17 +122,35 @@ def tee_chain(home: Path, *, audited: tuple[str, ...] = FACILITIES, country: str
         b.party(pid, name, role, ctry if pid != FARM else country)
     for f in audited:
         s[f"audit:{f}"] = audit(b, f)
-    s["origin"] = b.origin(FARM, "COT-1", "seed cotton", "1000", "kg", country=country,
-                           region=region, produced_on="2025-03-01", certifications=["GOTS"])
+    s["origin"] = b.origin(
+        FARM,
+        "COT-1",
+        "seed cotton",
+        "1000",
+        "kg",
+        country=country,
+        region=region,
+        produced_on="2025-03-01",
+        certifications=["GOTS"],
+    )
     s["ship:farm"] = b.ship(FARM, "COT-1", "1000", "kg", MILL, "2025-03-10")
     inputs = [("COT-1", "1000", "kg")]
     if second_origin:
-        s["origin2"] = b.origin(FARM2, "COT-2", "seed cotton", "1500", "kg", country="IN",
-                                region="Amreli", produced_on="2025-02-20")
+        s["origin2"] = b.origin(
+            FARM2,
+            "COT-2",
+            "seed cotton",
+            "1500",
+            "kg",
+            country="IN",
+            region="Amreli",
+            produced_on="2025-02-20",
+        )
         s["ship:farm2"] = b.ship(FARM2, "COT-2", "400", "kg", MILL, "2025-03-12")
         inputs = [("COT-1", "600", "kg"), ("COT-2", "400", "kg")]
-    s["spin"] = b.transform(MILL, "spinning", "2025-04-01", inputs,
-                            [("YARN-1", "combed cotton yarn", "800", "kg")])
+    s["spin"] = b.transform(
+        MILL, "spinning", "2025-04-01", inputs, [("YARN-1", "combed cotton yarn", "800", "kg")]
+    )
     if trader is None:
         s["ship:mill"] = b.ship(MILL, "YARN-1", "800", "kg", KNITTER, "2025-04-15")
     elif trader == "only":
@@ -129,16 +162,34 @@ def tee_chain(home: Path, *, audited: tuple[str, ...] = FACILITIES, country: str
         s["ship:trader"] = b.ship(TRADER, "YARN-1", "400", "kg", KNITTER, "2025-04-25")
     knit_inputs = [("YARN-1", "800", "kg")]
     if labels:
-        s["origin:labels"] = b.origin(LABELS, "LBL-1", "recycled polyester label tape", "5000",
-                                      "m", country="CN", region="Guangdong",
-                                      produced_on="2025-03-05")
+        s["origin:labels"] = b.origin(
+            LABELS,
+            "LBL-1",
+            "recycled polyester label tape",
+            "5000",
+            "m",
+            country="CN",
+            region="Guangdong",
+            produced_on="2025-03-05",
+        )
         s["ship:labels"] = b.ship(LABELS, "LBL-1", "400", "m", KNITTER, "2025-03-20")
         knit_inputs.append(("LBL-1", "400", "m"))
-    s["knit"] = b.transform(KNITTER, "knitting and sewing", "2025-05-10", knit_inputs,
-                            [("TEE-1", "organic cotton T-shirt", "2000", "pcs")])
+    s["knit"] = b.transform(
+        KNITTER,
+        "knitting and sewing",
+        "2025-05-10",
+        knit_inputs,
+        [("TEE-1", "organic cotton T-shirt", "2000", "pcs")],
+    )
     s["ship:knitter"] = b.ship(KNITTER, "TEE-1", "2000", "pcs", BRAND, "2025-05-20")
-    s["product"] = b.product(BRAND, GTIN, BATCH, "Organic tee, white",
-                             [("TEE-1", product_pcs, "pcs")], description="100% organic cotton")
+    s["product"] = b.product(
+        BRAND,
+        GTIN,
+        BATCH,
+        "Organic tee, white",
+        [("TEE-1", product_pcs, "pcs")],
+        description="100% organic cotton",
+    )
     return c
 
 
@@ -160,35 +211,82 @@ def bench_product(b: Builder, tag: str = "bench") -> tuple[str, str]:
         b.party(brand, "Bench Brand", "brand", "US")
         b.party(trader, "Bench Trading", "trader", "SG")
         roles = [(f, "farm", "IN") for f in farms] + [(g, "processor", "IN") for g in gins]
-        roles += [(spinner, "processor", "IN"), (weaver, "processor", "BD"),
-                  (dyer, "processor", "BD"), (maker, "manufacturer", "BD")]
+        roles += [
+            (spinner, "processor", "IN"),
+            (weaver, "processor", "BD"),
+            (dyer, "processor", "BD"),
+            (maker, "manufacturer", "BD"),
+        ]
         for pid, role, country in roles:
             b.party(pid, pid.replace("-", " ").title(), role, country)
-            b.audit(auditor, pid, standard="SA8000", audit_date="2025-01-10",
-                    valid_until="2026-01-09")
-        b.audit(auditor, trader, standard="amfori BSCI", audit_date="2025-01-10",
-                valid_until="2026-01-09")
+            b.audit(auditor, pid, standard="SA8000", audit_date="2025-01-10", valid_until="2026-01-09")
+        b.audit(auditor, trader, standard="amfori BSCI", audit_date="2025-01-10", valid_until="2026-01-09")
         for n in range(50):
             farm, gin, lot = farms[n % 10], gins[n % 5], f"{t}-cot-{n}"
-            b.origin(farm, lot, "seed cotton", "1000", "kg", country="IN", region="Gujarat",
-                     produced_on="2025-02-01")
+            b.origin(
+                farm,
+                lot,
+                "seed cotton",
+                "1000",
+                "kg",
+                country="IN",
+                region="Gujarat",
+                produced_on="2025-02-01",
+            )
             b.ship(farm, lot, "1000", "kg", gin, "2025-02-10")
         for i, gin in enumerate(gins):
             lots = [(f"{t}-cot-{n}", "1000", "kg") for n in range(i, 50, 5)]
-            b.transform(gin, "ginning", "2025-02-20", lots,
-                        [(f"{t}-lint-{i}", "cotton lint", "3500", "kg"),
-                         (f"{t}-seed-{i}", "cotton seed", "6500", "kg")])
+            b.transform(
+                gin,
+                "ginning",
+                "2025-02-20",
+                lots,
+                [
+                    (f"{t}-lint-{i}", "cotton lint", "3500", "kg"),
+                    (f"{t}-seed-{i}", "cotton seed", "6500", "kg"),
+                ],
+            )
             b.ship(gin, f"{t}-lint-{i}", "3500", "kg", trader, "2025-03-01")
             b.ship(trader, f"{t}-lint-{i}", "3500", "kg", spinner, "2025-03-05")
         lint = [(f"{t}-lint-{i}", "3500", "kg") for i in range(5)]
-        steps = [(spinner, "spinning", "2025-03-20", lint,
-                  (f"{t}-yarn", "cotton yarn", "15000", "kg"), weaver, "2025-03-25"),
-                 (weaver, "weaving", "2025-04-10", [(f"{t}-yarn", "15000", "kg")],
-                  (f"{t}-greige", "greige fabric", "60000", "m"), dyer, "2025-04-15"),
-                 (dyer, "dyeing", "2025-04-25", [(f"{t}-greige", "60000", "m")],
-                  (f"{t}-fabric", "dyed fabric", "58000", "m"), maker, "2025-04-30"),
-                 (maker, "garment making", "2025-05-10", [(f"{t}-fabric", "58000", "m")],
-                  (f"{t}-shirt", "shirt", "40000", "pcs"), brand, "2025-05-15")]
+        steps = [
+            (
+                spinner,
+                "spinning",
+                "2025-03-20",
+                lint,
+                (f"{t}-yarn", "cotton yarn", "15000", "kg"),
+                weaver,
+                "2025-03-25",
+            ),
+            (
+                weaver,
+                "weaving",
+                "2025-04-10",
+                [(f"{t}-yarn", "15000", "kg")],
+                (f"{t}-greige", "greige fabric", "60000", "m"),
+                dyer,
+                "2025-04-15",
+            ),
+            (
+                dyer,
+                "dyeing",
+                "2025-04-25",
+                [(f"{t}-greige", "60000", "m")],
+                (f"{t}-fabric", "dyed fabric", "58000", "m"),
+                maker,
+                "2025-04-30",
+            ),
+            (
+                maker,
+                "garment making",
+                "2025-05-10",
+                [(f"{t}-fabric", "58000", "m")],
+                (f"{t}-shirt", "shirt", "40000", "pcs"),
+                brand,
+                "2025-05-15",
+            ),
+        ]
         for party, process, on, inputs, out, to, shipped in steps:
             b.transform(party, process, on, inputs, [out])
             b.ship(party, out[0], out[2], out[3], to, shipped)

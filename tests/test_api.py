@@ -24,9 +24,7 @@ from web.openapi import document
 
 def schema(name: str) -> Draft202012Validator:
     doc = document()
-    return Draft202012Validator(
-        {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
-    )
+    return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
 
 
 def conforms(data: Any, name: str) -> None:
@@ -119,9 +117,7 @@ def test_entry_view_verifies(client: Any, ledger: Ledger, stocked: dict[str, int
     assert view == ledger.entry_view(seq)
 
 
-def test_entries_pages_cover_the_log_once(
-    client: Any, ledger: Ledger, stocked: dict[str, int]
-) -> None:
+def test_entries_pages_cover_the_log_once(client: Any, ledger: Ledger, stocked: dict[str, int]) -> None:
     seen: list[int] = []
     after: int | None = None
     pages = 0
@@ -151,17 +147,13 @@ def test_entries_pages_cover_the_log_once(
         ("party=trade-a", ["ship_trader"]),
     ],
 )
-def test_entries_filters(
-    client: Any, stocked: dict[str, int], query: str, expect: list[str]
-) -> None:
+def test_entries_filters(client: Any, stocked: dict[str, int], query: str, expect: list[str]) -> None:
     page = client.get(f"/api/v1/entries?{query}").get_json()
     assert [v["seq"] for v in page["entries"] if v["seq"] > 8] == [stocked[k] for k in expect]
     assert page["next_after"] is None
 
 
-def test_inclusion_and_consistency_proofs(
-    client: Any, ledger: Ledger, stocked: dict[str, int]
-) -> None:
+def test_inclusion_and_consistency_proofs(client: Any, ledger: Ledger, stocked: dict[str, int]) -> None:
     size = ledger.size
     old = ledger.checkpoint(9)
     new = ledger.latest_checkpoint()
@@ -234,9 +226,7 @@ def test_parties(client: Any, stocked: dict[str, int], cast: Builder) -> None:
     assert [a["facility"] for a in auditor["attestations"]] == ["proc-a"]
 
 
-def test_trace_bundle_verifies_offline(
-    client: Any, ledger: Ledger, product: dict[str, Any]
-) -> None:
+def test_trace_bundle_verifies_offline(client: Any, ledger: Ledger, product: dict[str, Any]) -> None:
     from urllib.parse import quote
 
     url = f"/api/v1/trace/{product['gtin']}/{quote(product['batch'], safe='')}"
@@ -255,9 +245,7 @@ def test_trace_bundle_verifies_offline(
 # -- appends ------------------------------------------------------------------------------
 
 
-def test_append_returns_the_entry_with_its_proof(
-    client: Any, ledger: Ledger, cast: Builder
-) -> None:
+def test_append_returns_the_entry_with_its_proof(client: Any, ledger: Ledger, cast: Builder) -> None:
     envelope = origin_envelope(cast)
     r = post(client, envelope)
     assert r.status_code == 201, r.get_data(as_text=True)
@@ -459,9 +447,7 @@ def test_unexpected_errors_are_500_json_without_details(
     assert "secret detail" in caplog.text
     page = client.get("/")
     assert page.status_code == 500 and page.mimetype == "text/html"
-    assert "secret" not in page.get_data(as_text=True) and "Traceback" not in page.get_data(
-        as_text=True
-    )
+    assert "secret" not in page.get_data(as_text=True) and "Traceback" not in page.get_data(as_text=True)
     assert error["message"]
 
 
@@ -521,9 +507,7 @@ def test_openapi_describes_every_route(client: Any, app: Any) -> None:
     documented = {(path, method) for path, item in doc["paths"].items() for method in item}
     served = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or not (
-            rule.rule.startswith("/api/") or rule.rule == "/checkpoint"
-        ):
+        if rule.endpoint == "static" or not (rule.rule.startswith("/api/") or rule.rule == "/checkpoint"):
             continue
         path = rule.rule.replace("<path:batch>", "{batch}").replace("<pid>", "{id}")
         path = path.replace("<", "{").replace(">", "}")

@@ -58,9 +58,7 @@ def check(response: Any, op: dict[str, Any], where: str) -> None:
         return
     assert response.mimetype in content, f"{where}: {response.mimetype} not in {list(content)}"
     if response.mimetype == "application/json":
-        errors = list(
-            validator(content["application/json"]["schema"]).iter_errors(response.get_json())
-        )
+        errors = list(validator(content["application/json"]["schema"]).iter_errors(response.get_json()))
         assert not errors, f"{where}: {errors[0]}"
 
 
@@ -94,9 +92,7 @@ json_values = st.recursive(
     | st.integers(-(2**60), 2**60)
     | st.floats(allow_nan=False)
     | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
 

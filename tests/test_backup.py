@@ -73,8 +73,9 @@ def test_import_without_operator_key_is_readable_and_verifies(tmp_path: Path) ->
         ("no-final-checkpoint", IntegrityError),
     ],
 )
-def test_import_refuses_a_damaged_export_and_leaves_no_ledger(tmp_path: Path, damage: str,
-                                                               error: type[Exception]) -> None:
+def test_import_refuses_a_damaged_export_and_leaves_no_ledger(
+    tmp_path: Path, damage: str, error: type[Exception]
+) -> None:
     ledger = small_ledger(tmp_path / "a")
     lines = export_lines(ledger, tmp_path / "x.jsonl")
     origin = next(i for i, line in enumerate(lines) if b'"100"' in line)

@@ -113,10 +113,7 @@ def test_shopper_page_on_a_phone(browser: Any, served: Server, tmp_path: Path) -
         assert steps.last.locator("h3").inner_text() == "Made into Organic Tee"
         assert "Tamil Nadu, India" in steps.first.inner_text()
         assert page.get_by_text("Audited by Alpine Audits to SA8000 on 1 Apr 2025").count() == 1
-        assert (
-            page.get_by_role("link", name="1-888-373-7888").get_attribute("href")
-            == "tel:+18883737888"
-        )
+        assert page.get_by_role("link", name="1-888-373-7888").get_attribute("href") == "tel:+18883737888"
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         assert page.evaluate("document.documentElement.lang") == "en"
         assert page.locator("h1").count() == 1

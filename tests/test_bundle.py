@@ -21,11 +21,11 @@ from scenarios import AUDITOR, FARM, KNITTER, MILL, Clock, audit, new_builder, t
 from ledger.bundle import BUNDLE_PREFIX, BundleMismatch, build_bundle, bundle_message, verify_bundle
 from ledger.canonical import jcs
 from ledger.cli import main
+from ledger.entries import EntrySet
 from ledger.errors import BadSignature, LedgerError, Malformed, ProofError
 from ledger.keys import b64
 from ledger.policy import Policy
 from ledger.statements import Entry
-from ledger.entries import EntrySet
 from ledger.trace import derive, trace_product
 
 
@@ -34,8 +34,7 @@ def failing(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The tee whose mill passed one audit, then failed a later one with an indicator present
     (the one in force), plus a still later pass that was revoked: the bundle carries them all."""
     c = tee_chain(tmp_path_factory.mktemp("failing") / "h")
-    c.seqs["fail"] = audit(c.b, MILL, audit_date="2025-03-20", outcome="fail",
-                           present=["debt_bondage"])
+    c.seqs["fail"] = audit(c.b, MILL, audit_date="2025-03-20", outcome="fail", present=["debt_bondage"])
     c.seqs["pass"] = audit(c.b, MILL, audit_date="2025-06-10", valid_until="2026-06-09")
     c.seqs["rev"] = c.b.revoke(AUDITOR, c.seqs["pass"], "issued in error")
     c.bundle = build_bundle(c.ledger, c.gtin, c.batch)  # type: ignore[attr-defined]
@@ -186,10 +185,12 @@ def test_another_key_is_refused(failing: Any, tmp_path: Path) -> None:
 
 
 def test_malformed_bundles(failing: Any) -> None:
-    for bad, word in [([], "JSON object"),
-                      ({**failing.bundle, "note": "all fine"}, "unknown field"),
-                      ({k: v for k, v in failing.bundle.items() if k != "checkpoint"}, "lacks"),
-                      ({**failing.bundle, "format": "x"}, "format")]:
+    for bad, word in [
+        ([], "JSON object"),
+        ({**failing.bundle, "note": "all fine"}, "unknown field"),
+        ({k: v for k, v in failing.bundle.items() if k != "checkpoint"}, "lacks"),
+        ({**failing.bundle, "format": "x"}, "format"),
+    ]:
         with pytest.raises(Malformed, match=word):
             verify_bundle(bad)
 
@@ -205,8 +206,7 @@ def test_cli_bundle_then_verify_offline(tmp_path: Path) -> None:
     c.ledger.close()
     out = tmp_path / "bundle.json"
     runner = CliRunner()
-    r = runner.invoke(main, ["trace", c.gtin, c.batch, "--json", "--bundle", str(out),
-                             "--home", str(home)])
+    r = runner.invoke(main, ["trace", c.gtin, c.batch, "--json", "--bundle", str(out), "--home", str(home)])
     assert r.exit_code == 1, r.output
     assert json.loads(r.output)["verdict"] == "non-compliant"
     assert json.loads(out.read_text())["operator_signature"]
@@ -239,8 +239,9 @@ def test_bundle_as_of_a_date(tmp_path: Path) -> None:
 def test_bundle_carries_its_policy(tmp_path: Path) -> None:
     home = tmp_path / "h"
     c = tee_chain(home, country="CN", region="Xinjiang")
-    (home / "policy.json").write_text(json.dumps(
-        {"high_risk_regions": [{"country": "CN", "region": "Xinjiang", "severity": "serious"}]}))
+    (home / "policy.json").write_text(
+        json.dumps({"high_risk_regions": [{"country": "CN", "region": "Xinjiang", "severity": "serious"}]})
+    )
     bundle = build_bundle(c.ledger, c.gtin, c.batch)
     assert bundle["policy"]["high_risk_regions"][0]["severity"] == "serious"
     assert verify_bundle(copy.deepcopy(bundle)).verdict == "non-compliant"

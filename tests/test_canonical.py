@@ -85,9 +85,7 @@ def _drop_numbers(text: str) -> str:
     return text.replace(",}", "}")
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in WITH_FLOATS if "numbers" in p.read_text()], ids=lambda p: p.stem
-)
+@pytest.mark.parametrize("path", [p for p in WITH_FLOATS if "numbers" in p.read_text()], ids=lambda p: p.stem)
 def test_published_string_escaping_and_literals(path: Path) -> None:
     """The string-escaping and literal parts of the RFC 8785 §3.2.2 sample (and its cyberphone
     twin): the published output with the float member removed."""
@@ -154,11 +152,7 @@ _KNOWN_REFUSAL_BUGS: dict[str, str] = {}
         pytest.param(
             p,
             id=p.stem,
-            marks=[
-                pytest.mark.xfail(
-                    strict=True, raises=ValueError, reason=_KNOWN_REFUSAL_BUGS[p.stem]
-                )
-            ]
+            marks=[pytest.mark.xfail(strict=True, raises=ValueError, reason=_KNOWN_REFUSAL_BUGS[p.stem])]
             if p.stem in _KNOWN_REFUSAL_BUGS
             else [],
         )
@@ -204,9 +198,7 @@ def test_jcs_refuses_lone_surrogates(value: Any) -> None:
         canonical.jcs([value, "\U0001f600"])
 
 
-@pytest.mark.parametrize(
-    "value", [1.5, float("nan"), 2**53 + 1, -(2**53) - 1, b"bytes", {1, 2}, (1,)]
-)
+@pytest.mark.parametrize("value", [1.5, float("nan"), 2**53 + 1, -(2**53) - 1, b"bytes", {1, 2}, (1,)])
 def test_check_value_refuses_what_jcs_cannot_carry(value: Any) -> None:
     with pytest.raises(Malformed):
         canonical.check_value({"k": [value]})

@@ -39,12 +39,19 @@ class Cli:
         self.cwd = cwd
         self.home = cwd / "home"
 
-    def __call__(self, *args: str | Path, env: dict[str, str] | None = None,
-                 stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str | Path, env: dict[str, str] | None = None, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
-        return subprocess.run([str(PROVENANCE), *map(str, args)], cwd=self.cwd,
-                              env=base | (env or {}), input=stdin, capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            [str(PROVENANCE), *map(str, args)],
+            cwd=self.cwd,
+            env=base | (env or {}),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def ok(self, *args: str | Path, **kw: Any) -> str:
         done = self(*args, **kw)
@@ -77,8 +84,9 @@ def check_entry_view(view: dict[str, Any], vkey: Verifier) -> None:
     cp = SignedCheckpoint.open(view["checkpoint"], vkey).checkpoint
     proof = merkle.InclusionProof.from_json(view["inclusion_proof"])
     assert (proof.leaf_index, proof.tree_size) == (view["seq"], cp.size)
-    merkle.verify_inclusion(proof.leaf_index, proof.tree_size, bytes.fromhex(view["entry_hash"]),
-                            proof.hashes, cp.root)
+    merkle.verify_inclusion(
+        proof.leaf_index, proof.tree_size, bytes.fromhex(view["entry_hash"]), proof.hashes, cp.root
+    )
 
 
 def check_error_body(body: dict[str, Any], code: str) -> None:
@@ -113,8 +121,7 @@ def world(cli: Cli, inited: Verifier) -> Builder:
         b.party("proc-a", "Proc A", "processor", "IN")
     b.origin("farm-a", "cot-1", "cotton", "100", "kg", country="IN", produced_on="2025-05-01")
     b.ship("farm-a", "cot-1", "60", "kg", "proc-a", "2025-05-02")
-    b.transform("proc-a", "spinning", "2025-05-03", [("cot-1", "50", "kg")],
-                [("yarn-1", "yarn", "40", "kg")])
+    b.transform("proc-a", "spinning", "2025-05-03", [("cot-1", "50", "kg")], [("yarn-1", "yarn", "40", "kg")])
     led.close()
     return b
 
@@ -125,10 +132,18 @@ def write_jsonl(path: Path, items: list[Any]) -> Path:
 
 
 def origin_statement(issuer: str, lot: str) -> dict[str, Any]:
-    return {"type": "material-origin", "issuer": issuer,
-            "body": {"lot": lot, "material": "cotton", "quantity": {"amount": "10", "unit": "kg"},
-                     "origin": {"country": "IN"}, "produced_on": "2025-05-20",
-                     "certifications": []}}
+    return {
+        "type": "material-origin",
+        "issuer": issuer,
+        "body": {
+            "lot": lot,
+            "material": "cotton",
+            "quantity": {"amount": "10", "unit": "kg"},
+            "origin": {"country": "IN"},
+            "produced_on": "2025-05-20",
+            "certifications": [],
+        },
+    }
 
 
 # -- init, keygen, party add, sign ----------------------------------------------------------
@@ -169,9 +184,25 @@ def test_keygen_writes_a_private_key_file(cli):
 def test_party_add_sign_and_submit(cli, inited):
     """The whole path of a new party: keygen, party add, sign, submit, show."""
     key = json.loads(cli.ok("keygen", "--out", "farm.pem"))
-    view = json.loads(cli.ok("party", "add", "farm-a", "--name", "Farm A", "--role", "farm",
-                             "--country", "IN", "--key", key["public_key"],
-                             "--gln", "0614141000005", "--home", cli.home))
+    view = json.loads(
+        cli.ok(
+            "party",
+            "add",
+            "farm-a",
+            "--name",
+            "Farm A",
+            "--role",
+            "farm",
+            "--country",
+            "IN",
+            "--key",
+            key["public_key"],
+            "--gln",
+            "0614141000005",
+            "--home",
+            cli.home,
+        )
+    )
     check_entry_view(view, inited)
     body = view["entry"]["statement"]["body"]
     assert (view["seq"], body["party"], body["keys"]) == (1, "farm-a", [key["public_key"]])
@@ -192,8 +223,21 @@ def test_party_add_sign_and_submit(cli, inited):
 
 def test_party_add_with_a_bad_role_is_refused(cli, inited):
     key = PrivateKey.generate().public.b64
-    done = cli("party", "add", "farm-a", "--name", "Farm A", "--role", "farmer", "--country", "IN",
-               "--key", key, "--home", cli.home)
+    done = cli(
+        "party",
+        "add",
+        "farm-a",
+        "--name",
+        "Farm A",
+        "--role",
+        "farmer",
+        "--country",
+        "IN",
+        "--key",
+        key,
+        "--home",
+        cli.home,
+    )
     assert "statement.body.role" in assert_one_error_line(done, "invalid-field")
     with Ledger.open(cli.home) as led:
         assert led.size == 1
@@ -231,13 +275,23 @@ def test_sign_refuses_an_invalid_statement(cli):
 
 def test_submit_json_lines_reports_each_envelope(cli, inited, world):
     b = world
-    good = [b.envelope("material-origin", "farm-a", origin_statement("farm-a", f"s-{i}")["body"])
-            for i in range(2)]
-    items: list[Any] = [good[0].to_json(), "{not json", good[1].to_json(), good[0].to_json(),
-                        {"statement": {}}, "",
-                        b.envelope("shipment", "farm-a", {"lot": "cot-1", "amount": "41",
-                                                          "unit": "kg", "to": "proc-a",
-                                                          "shipped_on": "2025-05-03"}).to_json()]
+    good = [
+        b.envelope("material-origin", "farm-a", origin_statement("farm-a", f"s-{i}")["body"])
+        for i in range(2)
+    ]
+    items: list[Any] = [
+        good[0].to_json(),
+        "{not json",
+        good[1].to_json(),
+        good[0].to_json(),
+        {"statement": {}},
+        "",
+        b.envelope(
+            "shipment",
+            "farm-a",
+            {"lot": "cot-1", "amount": "41", "unit": "kg", "to": "proc-a", "shipped_on": "2025-05-03"},
+        ).to_json(),
+    ]
     path = write_jsonl(cli.cwd / "batch.jsonl", items)
     code, lines = cli.json_lines("submit", path, "--home", cli.home)
     assert code == 1
@@ -260,9 +314,12 @@ def test_submit_exits_zero_when_all_are_appended(cli, inited, world):
     b = world
     files = []
     for f in range(2):
-        envs = [b.envelope("material-origin", "farm-a",
-                           origin_statement("farm-a", f"ok-{f}-{i}")["body"]).to_json()
-                for i in range(3)]
+        envs = [
+            b.envelope(
+                "material-origin", "farm-a", origin_statement("farm-a", f"ok-{f}-{i}")["body"]
+            ).to_json()
+            for i in range(3)
+        ]
         files.append(write_jsonl(cli.cwd / f"ok-{f}.jsonl", envs))
     code, lines = cli.json_lines("submit", *files, "--home", cli.home)
     assert code == 0 and len(lines) == 6
@@ -282,8 +339,10 @@ def test_submit_reads_standard_input(cli, inited, world):
 
 def test_submit_reports_a_malformed_first_line_and_goes_on(cli, inited, world):
     b = world
-    envs = [b.envelope("material-origin", "farm-a",
-                       origin_statement("farm-a", f"m-{i}")["body"]).to_json() for i in range(2)]
+    envs = [
+        b.envelope("material-origin", "farm-a", origin_statement("farm-a", f"m-{i}")["body"]).to_json()
+        for i in range(2)
+    ]
     path = write_jsonl(cli.cwd / "batch.jsonl", ["{oops", *envs])
     code, lines = cli.json_lines("submit", path, "--home", cli.home)
     assert code == 1 and len(lines) == 3
@@ -293,14 +352,14 @@ def test_submit_reports_a_malformed_first_line_and_goes_on(cli, inited, world):
 
 def test_submit_goes_on_after_a_malformed_file(cli, inited, world):
     b = world
-    first, last = (b.envelope("material-origin", "farm-a",
-                              origin_statement("farm-a", lot)["body"]).to_json()
-                   for lot in ("f-1", "f-2"))
+    first, last = (
+        b.envelope("material-origin", "farm-a", origin_statement("farm-a", lot)["body"]).to_json()
+        for lot in ("f-1", "f-2")
+    )
     (cli.cwd / "first.json").write_text(json.dumps(first))
     (cli.cwd / "bad.json").write_text("this is not JSON\n")
     (cli.cwd / "last.json").write_text(json.dumps(last))
-    code, lines = cli.json_lines("submit", "first.json", "bad.json", "last.json",
-                                 "--home", cli.home)
+    code, lines = cli.json_lines("submit", "first.json", "bad.json", "last.json", "--home", cli.home)
     assert code == 1
     assert [("error" in line) for line in lines] == [False, True, False]
     check_error_body(lines[1], "malformed")
@@ -335,8 +394,13 @@ def test_checkpoint_info_and_verify_against_the_kept_checkpoint(cli, inited, wor
     assert (cp.origin, cp.size) == (ORIGIN, 6)
     info = json.loads(cli.ok("info", "--json", "--home", cli.home))
     assert set(info) == {"origin", "vkey", "size", "root", "checkpoint"}
-    assert info == {"origin": ORIGIN, "vkey": inited.to_text(), "size": 6,
-                    "root": cp.root.hex(), "checkpoint": note}
+    assert info == {
+        "origin": ORIGIN,
+        "vkey": inited.to_text(),
+        "size": 6,
+        "root": cp.root.hex(),
+        "checkpoint": note,
+    }
     kept = cli.cwd / "kept.txt"
     kept.write_text(note)
     cli.ok("verify", "--home", cli.home, "--checkpoint", kept)
@@ -438,14 +502,28 @@ def test_passphrase_protected_keys(cli):
     assert "ENCRYPTED" in (cli.home / "operator.key").read_text()
     key = json.loads(cli.ok("keygen", "--out", "farm.pem", env=secret))
     assert (cli.cwd / "farm.pem").read_text().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    add = ["party", "add", "farm-a", "--name", "Farm A", "--role", "farm", "--country", "IN",
-           "--key", key["public_key"], "--home", cli.home]
+    add = [
+        "party",
+        "add",
+        "farm-a",
+        "--name",
+        "Farm A",
+        "--role",
+        "farm",
+        "--country",
+        "IN",
+        "--key",
+        key["public_key"],
+        "--home",
+        cli.home,
+    ]
     assert "PROVENANCE_KEY_PASSPHRASE" in assert_one_error_line(cli(*add), "config")
     cli.ok(*add, env=secret)
     (cli.cwd / "st.json").write_text(json.dumps(origin_statement("farm-a", "cot-1")))
     assert_one_error_line(cli("sign", "--key", "farm.pem", "st.json"), "config")
-    assert_one_error_line(cli("sign", "--key", "farm.pem", "st.json",
-                              env={"PROVENANCE_KEY_PASSPHRASE": "wrong"}), "config")
+    assert_one_error_line(
+        cli("sign", "--key", "farm.pem", "st.json", env={"PROVENANCE_KEY_PASSPHRASE": "wrong"}), "config"
+    )
     envelope = cli.ok("sign", "--key", "farm.pem", "st.json", env=secret)
     (cli.cwd / "env.json").write_text(envelope)
     code, lines = cli.json_lines("submit", "env.json", "--home", cli.home, env=secret)

@@ -45,8 +45,9 @@ def test_all_audited_is_compliant(tmp_path: Path) -> None:
 
 def test_failed_audit_with_indicator_present(tmp_path: Path) -> None:
     c = tee_chain(tmp_path, audited=(FARM, KNITTER))
-    bad = audit(c.b, MILL, outcome="fail", present=["debt_bondage"],
-                findings=["recruitment fees deducted from wages"])
+    bad = audit(
+        c.b, MILL, outcome="fail", present=["debt_bondage"], findings=["recruitment fees deducted from wages"]
+    )
     t = trace(c)
     assert t["verdict"] == "non-compliant"
     mill = [f for f in t["findings"] if f["party"] == MILL]
@@ -54,8 +55,10 @@ def test_failed_audit_with_indicator_present(tmp_path: Path) -> None:
     ind = [f for f in mill if f["code"] == "indicator-present"]
     assert {f["seq"] for f in ind} == {c.seqs["spin"], c.seqs["ship:mill"]}
     assert all(f["indicator"] == "debt_bondage" and f["attestation"] == bad for f in ind)
-    assert all("Surat Spinning Mills (surat-spinning)" in f["message"]
-               and "debt_bondage" in f["message"] for f in mill)
+    assert all(
+        "Surat Spinning Mills (surat-spinning)" in f["message"] and "debt_bondage" in f["message"]
+        for f in mill
+    )
     audit_view = step(t, c.seqs["spin"])["audit"]
     assert audit_view["outcome"] == "fail" and audit_view["present"] == ["debt_bondage"]
     assert audit_view["findings"] == ["recruitment fees deducted from wages"]
@@ -81,11 +84,17 @@ def test_revoked_audit_is_named(tmp_path: Path) -> None:
     assert t["verdict"] == "non-compliant"
     revoked = [f for f in t["findings"] if f["code"] == "attestation-revoked"]
     assert {f["party"] for f in revoked} == {MILL}
-    assert all(f["attestation"] == target and f"entry {target}" in f["message"]
-               and f"revoked by entry {rev}" in f["message"] and "falsified" in f["message"]
-               for f in revoked)
-    assert step(t, c.seqs["spin"])["audit"] | {"status": "revoked", "seq": target} \
+    assert all(
+        f["attestation"] == target
+        and f"entry {target}" in f["message"]
+        and f"revoked by entry {rev}" in f["message"]
+        and "falsified" in f["message"]
+        for f in revoked
+    )
+    assert (
+        step(t, c.seqs["spin"])["audit"] | {"status": "revoked", "seq": target}
         == step(t, c.seqs["spin"])["audit"]
+    )
     assert {"revoked": target, "by": rev}.items() <= t["corrections"][0].items()
 
 
@@ -98,7 +107,8 @@ def test_revoked_audit_replaced_by_a_correction(tmp_path: Path) -> None:
     assert t["verdict"] == "compliant"
     assert step(t, c.seqs["spin"])["audit"]["seq"] == fixed
     assert [(x["revoked"], x["by"], x["type"]) for x in t["corrections"]] == [
-        (target, rev, "labor-attestation")]
+        (target, rev, "labor-attestation")
+    ]
 
 
 def test_facility_without_attestation(tmp_path: Path) -> None:
@@ -119,8 +129,9 @@ def test_audit_dated_after_the_step_is_missing_not_valid(tmp_path: Path) -> None
     assert "2025-09-01, after this step" in f["message"]
 
 
-@pytest.mark.parametrize("issuer,standard", [(MILL, "self-assessment"), (MILL, "SA8000"),
-                                             (AUDITOR, "Self Assessment")])
+@pytest.mark.parametrize(
+    "issuer,standard", [(MILL, "self-assessment"), (MILL, "SA8000"), (AUDITOR, "Self Assessment")]
+)
 def test_self_assessment_only_needs_attention(tmp_path: Path, issuer: str, standard: str) -> None:
     c = tee_chain(tmp_path, audited=(FARM, KNITTER))
     audit(c.b, MILL, issuer=issuer, standard=standard)
@@ -133,8 +144,14 @@ def test_self_assessment_only_needs_attention(tmp_path: Path, issuer: str, stand
 
 def test_later_failing_audit_does_not_affect_an_earlier_step(tmp_path: Path) -> None:
     c = tee_chain(tmp_path)
-    audit(c.b, MILL, audit_date="2025-06-01", valid_until="2026-05-31", outcome="fail",
-          present=["excessive_overtime"])
+    audit(
+        c.b,
+        MILL,
+        audit_date="2025-06-01",
+        valid_until="2026-05-31",
+        outcome="fail",
+        present=["excessive_overtime"],
+    )
     t = trace(c)
     assert t["verdict"] == "compliant"
     assert step(t, c.seqs["spin"])["audit"]["seq"] == c.seqs[f"audit:{MILL}"]
@@ -156,8 +173,11 @@ def test_conditional_and_not_assessed_need_attention(tmp_path: Path) -> None:
     t = trace(c)
     assert t["verdict"] == "attention"
     assert set(codes(t, MILL)) == {"audit-conditional", "indicators-not-assessed"}
-    (msg,) = {f["message"] for f in t["findings"]
-              if f["code"] == "indicators-not-assessed" and f["seq"] == c.seqs["spin"]}
+    (msg,) = {
+        f["message"]
+        for f in t["findings"]
+        if f["code"] == "indicators-not-assessed" and f["seq"] == c.seqs["spin"]
+    }
     assert "deception, isolation" in msg
     assert step(t, c.seqs["spin"])["audit"]["not_assessed"] == ["deception", "isolation"]
 
@@ -194,7 +214,11 @@ def test_high_risk_origin_is_flagged(tmp_path: Path) -> None:
     t = trace(c)
     (f,) = t["findings"]
     assert (f["code"], f["party"], f["seq"], f["severity"]) == (
-        "high-risk-origin", FARM, c.seqs["origin"], "attention")
+        "high-risk-origin",
+        FARM,
+        c.seqs["origin"],
+        "attention",
+    )
     assert "Kutch Cotton Growers (kutch-cotton)" in f["message"] and "UFLPA" in f["message"]
     assert t["verdict"] == "attention"
     write_policy(home, [{"country": "cn", "region": "xinjiang", "severity": "serious"}])
@@ -211,8 +235,7 @@ def test_origin_without_region_in_a_high_risk_country_is_noted(tmp_path: Path) -
 
 
 def test_multi_input_product_shares(tmp_path: Path) -> None:
-    c = tee_chain(tmp_path, second_origin=True, audited=(FARM, FARM2, MILL, KNITTER),
-                  product_pcs="1500")
+    c = tee_chain(tmp_path, second_origin=True, audited=(FARM, FARM2, MILL, KNITTER), product_pcs="1500")
     t = trace(c)
     assert t["verdict"] == "compliant"
     got = {o["lot"]: (o["amount"], o["unit"], o["share"], o["party"]) for o in t["origins"]}
@@ -222,12 +245,29 @@ def test_multi_input_product_shares(tmp_path: Path) -> None:
 # -- the rules, one by one -----------------------------------------------------------------
 
 
-def att(seq: int, audit_date: str, valid_until: str, outcome: str = "pass", *,
-        present: int = 0, revoked: bool = False, issuer: str = "aud") -> Attestation:
-    indicators = tuple((k, "present" if i < present else "absent")
-                       for i, k in enumerate(ILO_INDICATORS))
-    return Attestation(seq, "mill", issuer, "SA8000", audit_date, valid_until, outcome, indicators,
-                       (), 99 if revoked else None)
+def att(
+    seq: int,
+    audit_date: str,
+    valid_until: str,
+    outcome: str = "pass",
+    *,
+    present: int = 0,
+    revoked: bool = False,
+    issuer: str = "aud",
+) -> Attestation:
+    indicators = tuple((k, "present" if i < present else "absent") for i, k in enumerate(ILO_INDICATORS))
+    return Attestation(
+        seq,
+        "mill",
+        issuer,
+        "SA8000",
+        audit_date,
+        valid_until,
+        outcome,
+        indicators,
+        (),
+        99 if revoked else None,
+    )
 
 
 def test_in_force_picks_latest_audit_date_then_worst_outcome() -> None:
@@ -236,11 +276,12 @@ def test_in_force_picks_latest_audit_date_then_worst_outcome() -> None:
     assert in_force([a, b], "2025-03-01") is b
     assert in_force([a, b], "2025-01-15") is a
     assert in_force([a, b], "2026-01-01") is None
-    tie = [att(3, "2025-02-01", "2025-12-31", "conditional"),
-           att(4, "2025-02-01", "2025-12-31", "pass")]
+    tie = [att(3, "2025-02-01", "2025-12-31", "conditional"), att(4, "2025-02-01", "2025-12-31", "pass")]
     assert in_force(tie, "2025-03-01").seq == 3  # type: ignore[union-attr]
-    both_fail = [att(5, "2025-02-01", "2025-12-31", "fail", present=2),
-                 att(6, "2025-02-01", "2025-12-31", "fail")]
+    both_fail = [
+        att(5, "2025-02-01", "2025-12-31", "fail", present=2),
+        att(6, "2025-02-01", "2025-12-31", "fail"),
+    ]
     assert in_force(both_fail, "2025-03-01").seq == 5  # type: ignore[union-attr]
     assert in_force([att(7, "2025-02-01", "2025-12-31", revoked=True)], "2025-03-01") is None
     assert in_force([a], "2025-12-31") is a and in_force([a], "2025-01-01") is a
@@ -267,17 +308,29 @@ def test_region_matching_ignores_case_accents_and_punctuation() -> None:
 
 def test_policy_file_round_trips_and_refuses_mistakes(tmp_path: Path) -> None:
     assert Policy.load(tmp_path) == Policy()
-    raw = {"high_risk_regions": [{"country": "cn", "region": "Xinjiang", "aliases": ["XUAR"],
-                                  "severity": "serious", "reason": "UFLPA"}, {"country": "KP"}]}
+    raw = {
+        "high_risk_regions": [
+            {
+                "country": "cn",
+                "region": "Xinjiang",
+                "aliases": ["XUAR"],
+                "severity": "serious",
+                "reason": "UFLPA",
+            },
+            {"country": "KP"},
+        ]
+    }
     (tmp_path / "policy.json").write_text(json.dumps(raw))
     policy = Policy.load(tmp_path)
     assert policy.high_risk_regions[0].country == "CN"
     assert Policy.from_json(policy.to_json()) == policy
-    for bad, word in [({"high_risk_regions": [{"country": "XX"}]}, "ISO 3166"),
-                      ({"high_risk_regions": [{"region": "Tibet", "severity": "x"}]}, "severity"),
-                      ({"high_risk_regions": [{"contry": "CN"}]}, "unknown key 'contry'"),
-                      ({"high_risk_regions": [{}]}, "needs a country"),
-                      ({"regions": []}, "unknown key 'regions'")]:
+    for bad, word in [
+        ({"high_risk_regions": [{"country": "XX"}]}, "ISO 3166"),
+        ({"high_risk_regions": [{"region": "Tibet", "severity": "x"}]}, "severity"),
+        ({"high_risk_regions": [{"contry": "CN"}]}, "unknown key 'contry'"),
+        ({"high_risk_regions": [{}]}, "needs a country"),
+        ({"regions": []}, "unknown key 'regions'"),
+    ]:
         with pytest.raises(ConfigError, match=word):
             Policy.from_json(bad)
     (tmp_path / "policy.json").write_text("{not json")

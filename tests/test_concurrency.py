@@ -24,8 +24,7 @@ from ledger.verify import verify_ledger
 pytestmark = pytest.mark.slow
 
 
-def test_server_workers_and_submit_processes_at_once(ledger: Ledger, cast: Builder,
-                                                     tmp_path: Path) -> None:
+def test_server_workers_and_submit_processes_at_once(ledger: Ledger, cast: Builder, tmp_path: Path) -> None:
     before = ledger.size
     http_bodies = [json.dumps(origin(cast, f"http-{i}")).encode() for i in range(160)]
     files = []
@@ -51,9 +50,15 @@ def test_server_workers_and_submit_processes_at_once(ledger: Ledger, cast: Build
 
     try:
         threads = [threading.Thread(target=client, args=(http_bodies[i::8],)) for i in range(8)]
-        procs = [subprocess.Popen([PROVENANCE, "submit", str(p), "--home", str(ledger.home)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment())
-                 for p in files]
+        procs = [
+            subprocess.Popen(
+                [PROVENANCE, "submit", str(p), "--home", str(ledger.home)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=environment(),
+            )
+            for p in files
+        ]
         for t in threads:
             t.start()
         outputs = [p.communicate(timeout=120) for p in procs]
@@ -75,6 +80,8 @@ def test_server_workers_and_submit_processes_at_once(ledger: Ledger, cast: Build
         assert report.ok, [str(p) for p in report.problems]
         sizes = [r[0] for r in after.conn.execute("SELECT size FROM checkpoints ORDER BY size")]
         assert len(sizes) == len(set(sizes)) and sizes[-1] == after.size
-        lots = [r[0] for r in after.conn.execute("SELECT lot FROM lots WHERE lot LIKE 'http-%'"
-                                                 " OR lot LIKE 'cli-%'")]
+        lots = [
+            r[0]
+            for r in after.conn.execute("SELECT lot FROM lots WHERE lot LIKE 'http-%' OR lot LIKE 'cli-%'")
+        ]
         assert len(lots) == len(set(lots)) == len(http_bodies) + 450

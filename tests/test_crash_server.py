@@ -43,10 +43,10 @@ def close(conn: list[http.client.HTTPConnection]) -> None:
 
 
 @pytest.mark.parametrize("kill_after", [0.25, 0.6])
-def test_sigkill_while_appending_loses_no_acknowledged_entry(ledger: Ledger, cast: Builder,
-                                                              kill_after: float) -> None:
-    envelopes = [json.dumps(origin(cast, f"k{kill_after}-{i}")).encode()
-                 for i in range(CLIENTS * PER_CLIENT)]
+def test_sigkill_while_appending_loses_no_acknowledged_entry(
+    ledger: Ledger, cast: Builder, kill_after: float
+) -> None:
+    envelopes = [json.dumps(origin(cast, f"k{kill_after}-{i}")).encode() for i in range(CLIENTS * PER_CLIENT)]
     before = ledger.size
     server = Server(ledger.home, workers=2)
     acked: dict[int, str] = {}
@@ -99,8 +99,9 @@ def test_sigkill_while_appending_loses_no_acknowledged_entry(ledger: Ledger, cas
         assert verify_ledger(final.conn).ok
 
 
-def test_server_killed_with_nothing_in_flight_restarts_clean(ledger: Ledger, cast: Builder,
-                                                              tmp_path: Path) -> None:
+def test_server_killed_with_nothing_in_flight_restarts_clean(
+    ledger: Ledger, cast: Builder, tmp_path: Path
+) -> None:
     server = Server(ledger.home, workers=1)
     conn: list[http.client.HTTPConnection] = []
     status, data = post(server.port, json.dumps(origin(cast, "quiet-1")).encode(), conn)

@@ -26,10 +26,18 @@ BATCH = 3000
 def write_batch(builder: Builder, path: Path, tag: str) -> None:
     with path.open("w") as f:
         for i in range(BATCH):
-            e = builder.envelope("material-origin", "farm-a", {
-                "lot": f"{tag}-{i}", "material": "seed cotton",
-                "quantity": {"amount": "10", "unit": "kg"}, "origin": {"country": "IN"},
-                "produced_on": "2026-01-01", "certifications": []})
+            e = builder.envelope(
+                "material-origin",
+                "farm-a",
+                {
+                    "lot": f"{tag}-{i}",
+                    "material": "seed cotton",
+                    "quantity": {"amount": "10", "unit": "kg"},
+                    "origin": {"country": "IN"},
+                    "produced_on": "2026-01-01",
+                    "certifications": [],
+                },
+            )
             f.write(json.dumps(e.to_json()) + "\n")
 
 
@@ -42,8 +50,11 @@ def test_submit_killed_mid_batch_is_all_or_nothing(tmp_path: Path, delay: float)
         b.party("farm-a", "Farm A", "farm", "IN")
         before = ledger.size
         write_batch(b, tmp_path / "batch.jsonl", "K")
-    proc = subprocess.Popen([PROVENANCE, "submit", str(tmp_path / "batch.jsonl"), "--home", str(home)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [PROVENANCE, "submit", str(tmp_path / "batch.jsonl"), "--home", str(home)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -53,8 +64,11 @@ def test_submit_killed_mid_batch_is_all_or_nothing(tmp_path: Path, delay: float)
         report = verify_ledger(ledger.conn)
         assert report.ok, [str(p) for p in report.problems]
     # The same batch can be submitted again: either it all landed (every line a replay) or none.
-    again = subprocess.run([PROVENANCE, "submit", str(tmp_path / "batch.jsonl"), "--home", str(home)],
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        [PROVENANCE, "submit", str(tmp_path / "batch.jsonl"), "--home", str(home)],
+        capture_output=True,
+        text=True,
+    )
     lines = [json.loads(line) for line in again.stdout.splitlines()]
     codes = {line["error"]["code"] if "error" in line else "appended" for line in lines}
     assert len(lines) == BATCH and len(codes) == 1, codes
@@ -69,8 +83,12 @@ def test_acknowledged_means_committed_on_disk(tmp_path: Path) -> None:
         b = Builder(ledger, seed="ack")
         b.party("farm-a", "Farm A", "farm", "IN")
         write_batch(b, tmp_path / "batch.jsonl", "A")
-    out = subprocess.run([PROVENANCE, "submit", str(tmp_path / "batch.jsonl"), "--home", str(home)],
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    out = subprocess.run(
+        [PROVENANCE, "submit", str(tmp_path / "batch.jsonl"), "--home", str(home)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     seqs = [json.loads(line)["seq"] for line in out]
     assert os.path.exists(home / "ledger.db")
     with Ledger.open(home, readonly=True) as reader:

@@ -40,8 +40,17 @@ def make(cls: type[LedgerError], **kw) -> LedgerError:
 def test_every_error_is_reachable_from_the_root():
     assert LedgerError in CLASSES
     names = {c.__name__ for c in CLASSES}
-    for expected in ("Malformed", "BadSignature", "Replay", "TooLarge", "InsufficientBalance",
-                     "RevocationRefused", "ClockSkew", "NotFound", "IntegrityError"):
+    for expected in (
+        "Malformed",
+        "BadSignature",
+        "Replay",
+        "TooLarge",
+        "InsufficientBalance",
+        "RevocationRefused",
+        "ClockSkew",
+        "NotFound",
+        "IntegrityError",
+    ):
         assert expected in names
 
 
@@ -70,8 +79,9 @@ def test_to_json_has_the_spec_shape(cls):
     assert "field" not in body["error"]
 
 
-@pytest.mark.parametrize("cls", [c for c in CLASSES if not issubclass(c, errors.RootMismatch)],
-                         ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [c for c in CLASSES if not issubclass(c, errors.RootMismatch)], ids=lambda c: c.__name__
+)
 def test_field_is_named_in_body_and_message(cls):
     err = make(cls, field="statement.body.lot")
     body = err.to_json()["error"]
@@ -81,14 +91,27 @@ def test_field_is_named_in_body_and_message(cls):
 
 
 STATUS_OF = [
-    (errors.Malformed, 400), (errors.InvalidField, 400), (errors.MissingField, 400),
-    (errors.UnknownField, 400), (errors.UnknownType, 400),
-    (errors.BadSignature, 403), (errors.UnknownIssuer, 403), (errors.UnknownKey, 403),
-    (errors.InactiveKey, 403), (errors.RoleNotAllowed, 403),
-    (errors.NotFound, 404), (errors.Replay, 409), (errors.TooLarge, 413),
-    (errors.LotExists, 422), (errors.NoCustody, 422), (errors.InsufficientBalance, 422),
-    (errors.UnitMismatch, 422), (errors.GtinOwned, 422), (errors.BatchExists, 422),
-    (errors.RevocationRefused, 422), (errors.AlreadyRevoked, 422),
+    (errors.Malformed, 400),
+    (errors.InvalidField, 400),
+    (errors.MissingField, 400),
+    (errors.UnknownField, 400),
+    (errors.UnknownType, 400),
+    (errors.BadSignature, 403),
+    (errors.UnknownIssuer, 403),
+    (errors.UnknownKey, 403),
+    (errors.InactiveKey, 403),
+    (errors.RoleNotAllowed, 403),
+    (errors.NotFound, 404),
+    (errors.Replay, 409),
+    (errors.TooLarge, 413),
+    (errors.LotExists, 422),
+    (errors.NoCustody, 422),
+    (errors.InsufficientBalance, 422),
+    (errors.UnitMismatch, 422),
+    (errors.GtinOwned, 422),
+    (errors.BatchExists, 422),
+    (errors.RevocationRefused, 422),
+    (errors.AlreadyRevoked, 422),
 ]
 
 
@@ -100,8 +123,12 @@ def test_status_per_spec_section_10(cls, status):
 
 def test_replay_carries_the_existing_seq():
     body = errors.Replay("already there", field="statement.id", seq=42).to_json()["error"]
-    assert body == {"code": "replay", "message": "statement.id: already there",
-                    "field": "statement.id", "seq": 42}
+    assert body == {
+        "code": "replay",
+        "message": "statement.id: already there",
+        "field": "statement.id",
+        "seq": 42,
+    }
 
 
 def test_message_already_led_by_its_field_is_not_repeated():

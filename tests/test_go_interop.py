@@ -35,9 +35,7 @@ def _signer(seed: bytes, origin: str = ORIGIN) -> note.Signer:
 
 # A key whose verifier key has '+' in its base64: Go must take it (Verifier.from_text does not).
 PLUS_SEED = next(
-    bytes([i]) * 32
-    for i in range(256)
-    if "+" in _signer(bytes([i]) * 32).verifier.to_text().split("+", 2)[2]
+    bytes([i]) * 32 for i in range(256) if "+" in _signer(bytes([i]) * 32).verifier.to_text().split("+", 2)[2]
 )
 PLAIN_SEED = next(
     bytes([i]) * 32
@@ -72,9 +70,7 @@ class Log:
         return {n: self.store[n] for n in wanted}
 
     def checkpoint(self, size: int) -> str:
-        return note.SignedCheckpoint.sign(
-            note.Checkpoint(ORIGIN, size, self.roots[size]), self.signer
-        ).note
+        return note.SignedCheckpoint.sign(note.Checkpoint(ORIGIN, size, self.roots[size]), self.signer).note
 
     def inclusion(self, index: int, size: int) -> dict[str, Any]:
         hashes = merkle.resolve(merkle.inclusion_ranges(index, size), self.nodes)
@@ -174,9 +170,7 @@ TAMPERINGS: dict[str, Callable[[dict[str, Any], Log], None]] = {
     "inclusion-hash-bit-flip": lambda p, _: p["inclusion"][1]["hashes"].__setitem__(
         2, _flip(p["inclusion"][1]["hashes"][2])
     ),
-    "inclusion-wrong-leaf": lambda p, log: p["inclusion"][1].__setitem__(
-        "leaf_hash", log.leaves[12].hex()
-    ),
+    "inclusion-wrong-leaf": lambda p, log: p["inclusion"][1].__setitem__("leaf_hash", log.leaves[12].hex()),
     "inclusion-leaf-as-node-preimage": lambda p, log: p["inclusion"][0].__setitem__(
         "leaf_hash", merkle.leaf_hash(log.leaves[0] + log.leaves[1]).hex()
     ),
@@ -184,9 +178,7 @@ TAMPERINGS: dict[str, Callable[[dict[str, Any], Log], None]] = {
     "inclusion-index-outside-tree": lambda p, _: p["inclusion"][2].__setitem__("leaf_index", SIZE),
     "inclusion-truncated": lambda p, _: p["inclusion"][1]["hashes"].pop(),
     "inclusion-extra-hash": lambda p, _: p["inclusion"][1]["hashes"].append("00" * 32),
-    "inclusion-other-tree-size": lambda p, log: p["inclusion"].__setitem__(
-        1, log.inclusion(11, SIZE - 1)
-    ),
+    "inclusion-other-tree-size": lambda p, log: p["inclusion"].__setitem__(1, log.inclusion(11, SIZE - 1)),
     "consistency-hash-bit-flip": lambda p, _: p["consistency"][0]["hashes"].__setitem__(
         0, _flip(p["consistency"][0]["hashes"][0], 7)
     ),
@@ -209,17 +201,13 @@ TAMPERINGS: dict[str, Callable[[dict[str, Any], Log], None]] = {
             note.Checkpoint(ORIGIN, SIZE, log.roots[SIZE - 1]).to_text(),
         ),
     ),
-    "checkpoint-of-forked-tree": lambda p, log: p.__setitem__(
-        "checkpoint", _other_log(log).checkpoint(SIZE)
-    ),
+    "checkpoint-of-forked-tree": lambda p, log: p.__setitem__("checkpoint", _other_log(log).checkpoint(SIZE)),
     "checkpoint-signature-missing": lambda p, _: p.__setitem__(
         "checkpoint", p["checkpoint"].split("\n\n")[0] + "\n\n"
     ),
     "checkpoint-signed-by-other-key": lambda p, log: p.__setitem__(
         "checkpoint",
-        note.SignedCheckpoint.sign(
-            note.Checkpoint(ORIGIN, SIZE, log.roots[SIZE]), _signer(PLUS_SEED)
-        ).note,
+        note.SignedCheckpoint.sign(note.Checkpoint(ORIGIN, SIZE, log.roots[SIZE]), _signer(PLUS_SEED)).note,
     ),
     "checkpoint-origin-not-key-name": lambda p, log: p.__setitem__(
         "checkpoint",
@@ -281,9 +269,7 @@ def test_go_accepts_published_rfc6962_proofs() -> None:
     for size in sorted(sizes):
         payload = {
             "vkey": signer.verifier.to_text(),
-            "checkpoint": note.SignedCheckpoint.sign(
-                note.Checkpoint(ORIGIN, size, roots[size]), signer
-            ).note,
+            "checkpoint": note.SignedCheckpoint.sign(note.Checkpoint(ORIGIN, size, roots[size]), signer).note,
             "inclusion": [
                 {
                     "leaf_hash": leaves[c["leaf_index"]].hex(),

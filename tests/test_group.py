@@ -23,10 +23,21 @@ def test_concurrent_appends_through_group_commit(tmp_path: Path) -> None:
         for t in range(8):
             b.party(f"farm-{t}", f"Farm {t}", "farm", "IN")
     envelopes = {
-        t: [b.envelope("material-origin", f"farm-{t}", {
-            "lot": f"T{t}-{i}", "material": "cotton", "quantity": {"amount": "1", "unit": "kg"},
-            "origin": {"country": "IN"}, "produced_on": "2026-01-01", "certifications": []})
-            for i in range(25)]
+        t: [
+            b.envelope(
+                "material-origin",
+                f"farm-{t}",
+                {
+                    "lot": f"T{t}-{i}",
+                    "material": "cotton",
+                    "quantity": {"amount": "1", "unit": "kg"},
+                    "origin": {"country": "IN"},
+                    "produced_on": "2026-01-01",
+                    "certifications": [],
+                },
+            )
+            for i in range(25)
+        ]
         for t in range(8)
     }
     committer = GroupCommitter(lambda: Ledger.open(ledger.home))
@@ -54,7 +65,12 @@ def test_concurrent_appends_through_group_commit(tmp_path: Path) -> None:
         cp = SignedCheckpoint.open(a["checkpoint"], ledger.verifier).checkpoint
         proof = a["inclusion_proof"]
         assert proof["tree_size"] == cp.size
-        verify_inclusion(a["seq"], cp.size, bytes.fromhex(a["entry_hash"]),
-                         [bytes.fromhex(h) for h in proof["hashes"]], cp.root)
+        verify_inclusion(
+            a["seq"],
+            cp.size,
+            bytes.fromhex(a["entry_hash"]),
+            [bytes.fromhex(h) for h in proof["hashes"]],
+            cp.root,
+        )
         assert ledger.canonical(a["seq"]).hex() == __import__("base64").b64decode(a["canonical"]).hex()
     assert verify_ledger(ledger.conn).ok

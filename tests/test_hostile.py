@@ -17,13 +17,15 @@ from hypothesis import strategies as st
 
 from ledger import canonical
 from ledger.errors import LedgerError
-from ledger.statements import MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, Envelope
+from ledger.statements import MAX_ENVELOPE_BYTES, Envelope
 from ledger.verify import verify_ledger
 
 STATUSES = {400, 403, 404, 409, 413, 422}
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**60), max_value=2**60),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**60), max_value=2**60),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=30),
     st.sampled_from(["", "\ud800", "0", "-1", "1e3", "12.5", "NaN", "<script>", "a" * 300]),
@@ -110,23 +112,50 @@ def stocked_ledger(cast, stocked):
     """The ledger of ``stocked`` plus fresh envelopes (not yet appended) of every type."""
     b = cast
     envelopes = [
-        b.envelope("material-origin", "farm-a", {
-            "lot": "fuzz-1", "material": "cotton", "quantity": {"amount": "5", "unit": "kg"},
-            "origin": {"country": "IN", "region": "Gujarat", "lat": "22.1", "lon": "71.2"},
-            "produced_on": "2025-05-01", "certifications": ["GOTS"]}).to_json(),
-        b.envelope("shipment", "farm-a", {"lot": "cot-1", "amount": "1", "unit": "kg",
-                                          "to": "proc-a", "shipped_on": "2025-05-09"}).to_json(),
-        b.envelope("transformation", "proc-a", {
-            "process": "spinning", "date": "2025-05-09", "inputs": [{"lot": "cot-1", "amount": "1", "unit": "kg"}],
-            "outputs": [{"lot": "fuzz-yarn", "material": "yarn", "amount": "1", "unit": "kg"}]}).to_json(),
-        b.envelope("product", "brand-a", {"gtin": "09506000134352", "batch": "F1", "name": "Tee",
-                                          "lots": [{"lot": "tee-1", "amount": "1", "unit": "pcs"}]}).to_json(),
+        b.envelope(
+            "material-origin",
+            "farm-a",
+            {
+                "lot": "fuzz-1",
+                "material": "cotton",
+                "quantity": {"amount": "5", "unit": "kg"},
+                "origin": {"country": "IN", "region": "Gujarat", "lat": "22.1", "lon": "71.2"},
+                "produced_on": "2025-05-01",
+                "certifications": ["GOTS"],
+            },
+        ).to_json(),
+        b.envelope(
+            "shipment",
+            "farm-a",
+            {"lot": "cot-1", "amount": "1", "unit": "kg", "to": "proc-a", "shipped_on": "2025-05-09"},
+        ).to_json(),
+        b.envelope(
+            "transformation",
+            "proc-a",
+            {
+                "process": "spinning",
+                "date": "2025-05-09",
+                "inputs": [{"lot": "cot-1", "amount": "1", "unit": "kg"}],
+                "outputs": [{"lot": "fuzz-yarn", "material": "yarn", "amount": "1", "unit": "kg"}],
+            },
+        ).to_json(),
+        b.envelope(
+            "product",
+            "brand-a",
+            {
+                "gtin": "09506000134352",
+                "batch": "F1",
+                "name": "Tee",
+                "lots": [{"lot": "tee-1", "amount": "1", "unit": "pcs"}],
+            },
+        ).to_json(),
         b.envelope("revocation", "farm-a", {"entry": stocked["ship_trader"], "reason": "typo"}).to_json(),
     ]
     return b.ledger, envelopes
 
 
 # -- explicit limits --------------------------------------------------------------------------
+
 
 def test_envelope_over_the_byte_limit_is_too_large() -> None:
     with pytest.raises(LedgerError) as info:
@@ -135,11 +164,20 @@ def test_envelope_over_the_byte_limit_is_too_large() -> None:
 
 
 def test_statement_over_64_kib_is_too_large(cast) -> None:
-    env = cast.envelope("labor-attestation", "audit-a", {
-        "facility": "proc-a", "standard": "SA8000", "audit_date": "2025-01-01",
-        "valid_until": "2026-01-01", "outcome": "pass",
-        "indicators": {k: "absent" for k in __import__("ledger.fields").fields.ILO_INDICATORS},
-        "findings": [], "evidence": []}).to_json()
+    env = cast.envelope(
+        "labor-attestation",
+        "audit-a",
+        {
+            "facility": "proc-a",
+            "standard": "SA8000",
+            "audit_date": "2025-01-01",
+            "valid_until": "2026-01-01",
+            "outcome": "pass",
+            "indicators": {k: "absent" for k in __import__("ledger.fields").fields.ILO_INDICATORS},
+            "findings": [],
+            "evidence": [],
+        },
+    ).to_json()
     env["statement"]["body"]["findings"] = ["x" * 1999] * 34  # about 68 KB, each string in bounds
     with pytest.raises(LedgerError) as info:
         Envelope.from_json(env)
@@ -160,15 +198,23 @@ def test_nesting_depth_limit(depth: int, ok: bool) -> None:
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("name", "x" * 201),                  # names: 200 characters
+        ("name", "x" * 201),  # names: 200 characters
         ("lots", [{"lot": f"l{i}", "amount": "1", "unit": "pcs"} for i in range(101)]),  # 100 items
-        ("batch", "B" * 21),                  # GS1 AI (10): 20 characters
+        ("batch", "B" * 21),  # GS1 AI (10): 20 characters
         ("description", "d" * 4001),
     ],
 )
 def test_string_and_list_limits(cast, field: str, value: Any) -> None:
-    env = cast.envelope("product", "brand-a", {"gtin": "09506000134352", "batch": "F1", "name": "Tee",
-                                               "lots": [{"lot": "tee-1", "amount": "1", "unit": "pcs"}]}).to_json()
+    env = cast.envelope(
+        "product",
+        "brand-a",
+        {
+            "gtin": "09506000134352",
+            "batch": "F1",
+            "name": "Tee",
+            "lots": [{"lot": "tee-1", "amount": "1", "unit": "pcs"}],
+        },
+    ).to_json()
     env["statement"]["body"][field] = value
     with pytest.raises(LedgerError) as info:
         Envelope.from_json(env)
@@ -178,8 +224,9 @@ def test_string_and_list_limits(cast, field: str, value: Any) -> None:
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_mutated_statements_signed_by_their_issuer_reach_the_rules(stocked_ledger, cast, sign_raw,
-                                                                   data) -> None:
+def test_mutated_statements_signed_by_their_issuer_reach_the_rules(
+    stocked_ledger, cast, sign_raw, data
+) -> None:
     """Re-signed after mutation, so the validator and the rules (not the signature) decide."""
     led, envelopes = stocked_ledger
     original = data.draw(st.sampled_from(envelopes))["statement"]

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ledger import keys
 from ledger.errors import BadSignature, ConfigError, InvalidField
 
-VECTORS = json.loads(
-    (Path(__file__).parent / "vectors" / "ed25519" / "rfc8032-7.1.json").read_text()
-)["cases"]
+VECTORS = json.loads((Path(__file__).parent / "vectors" / "ed25519" / "rfc8032-7.1.json").read_text())[
+    "cases"
+]
 IDS = [c["name"] for c in VECTORS]
 
 

@@ -31,8 +31,14 @@ PROVENANCE = Path(sys.executable).with_name("provenance")
 
 
 def origin_body(lot: str, amount: str = "100") -> dict[str, Any]:
-    return {"lot": lot, "material": "cotton", "quantity": {"amount": amount, "unit": "kg"},
-            "origin": {"country": "IN"}, "produced_on": "2025-05-20", "certifications": []}
+    return {
+        "lot": lot,
+        "material": "cotton",
+        "quantity": {"amount": amount, "unit": "kg"},
+        "origin": {"country": "IN"},
+        "produced_on": "2025-05-20",
+        "certifications": [],
+    }
 
 
 def ship_body(lot: str, amount: str, to: str) -> dict[str, Any]:
@@ -62,8 +68,7 @@ def test_init_writes_genesis_signed_by_the_operator(ledger):
     genesis = ledger.entry(0)
     st = genesis.statement
     assert (st.type, st.issuer, genesis.seq, genesis.prev) == ("genesis", "operator", 0, ZERO_HASH)
-    assert st.body == {"origin": ledger.origin, "name": "Test Operator",
-                       "key": ledger.verifier.public.b64}
+    assert st.body == {"origin": ledger.origin, "name": "Test Operator", "key": ledger.verifier.public.b64}
     assert genesis.envelope.key_id == ledger.verifier.public.key_id
     genesis.envelope.verify(ledger.verifier.public)
     cp = opened(ledger, ledger.latest_checkpoint().note).checkpoint
@@ -115,8 +120,11 @@ def test_operator_key_that_is_not_genesis_key_is_refused(ledger, cast):
     (ledger.home / "operator.key").unlink()
     PrivateKey.generate().save(ledger.home / "operator.key")
     with Ledger.open(ledger.home) as led, pytest.raises(ConfigError, match="not the key"):
-        led.append_one(Builder(led, seed="other").envelope(
-            "material-origin", "farm-a", origin_body("x-1"), key=cast.key_for("farm-a")))
+        led.append_one(
+            Builder(led, seed="other").envelope(
+                "material-origin", "farm-a", origin_body("x-1"), key=cast.key_for("farm-a")
+            )
+        )
 
 
 # -- entries --------------------------------------------------------------------------------
@@ -152,19 +160,16 @@ def test_entry_view_is_what_the_api_returns(stocked, cast):
     root = opened(led, cp.note).checkpoint.root
     for seq in (0, stocked["spin"], led.size - 1):
         view = led.entry_view(seq)
-        assert set(view) == {"seq", "entry_hash", "entry", "canonical", "inclusion_proof",
-                             "checkpoint"}
+        assert set(view) == {"seq", "entry_hash", "entry", "canonical", "inclusion_proof", "checkpoint"}
         canonical = base64.b64decode(view["canonical"], validate=True)
-        stored = led.conn.execute("SELECT canonical FROM entries WHERE seq = ?",
-                                  (seq,)).fetchone()[0]
+        stored = led.conn.execute("SELECT canonical FROM entries WHERE seq = ?", (seq,)).fetchone()[0]
         assert canonical == bytes(stored)
         assert view["entry_hash"] == hashlib.sha256(b"\x00" + canonical).hexdigest()
         assert view["entry"] == json.loads(canonical)
         assert view["checkpoint"] == cp.note
         proof = merkle.InclusionProof.from_json(view["inclusion_proof"])
         assert (proof.leaf_index, proof.tree_size) == (seq, cp.checkpoint.size)
-        merkle.verify_inclusion(seq, proof.tree_size, bytes.fromhex(view["entry_hash"]),
-                                proof.hashes, root)
+        merkle.verify_inclusion(seq, proof.tree_size, bytes.fromhex(view["entry_hash"]), proof.hashes, root)
 
 
 def test_reading_an_entry_that_does_not_exist(ledger):
@@ -190,9 +195,18 @@ def test_batch_appends_the_good_and_refuses_the_bad_with_one_checkpoint(cast, st
         b.envelope("shipment", "farm-a", ship_body("bat-1", "60", "proc-a")),  # uses the new lot
         b.envelope("shipment", "farm-a", ship_body("bat-1", "41", "proc-a")),  # 40 left
         good_origin,  # replay of the first
-        b.envelope("party", "operator", {
-            "party": "farm-new", "name": "New Farm", "role": "farm", "country": "KE",
-            "identifiers": {}, "keys": [newcomer.public.b64]}),
+        b.envelope(
+            "party",
+            "operator",
+            {
+                "party": "farm-new",
+                "name": "New Farm",
+                "role": "farm",
+                "country": "KE",
+                "identifiers": {},
+                "keys": [newcomer.public.b64],
+            },
+        ),
         b.envelope("material-origin", "farm-new", origin_body("new-1"), key=newcomer),
         b.envelope("material-origin", "farm-zz", origin_body("zz-1"), key=newcomer),
         b.envelope("shipment", "farm-new", ship_body("new-1", "100", "trade-a"), key=newcomer),
@@ -200,8 +214,17 @@ def test_batch_appends_the_good_and_refuses_the_bad_with_one_checkpoint(cast, st
     results = led.append(batch)
     assert len(results) == len(batch)
     outcome = [r.code if isinstance(r, LedgerError) else "ok" for r in results]
-    assert outcome == ["ok", "lot-exists", "ok", "insufficient-balance", "replay", "ok", "ok",
-                       "unknown-issuer", "ok"]
+    assert outcome == [
+        "ok",
+        "lot-exists",
+        "ok",
+        "insufficient-balance",
+        "replay",
+        "ok",
+        "ok",
+        "unknown-issuer",
+        "ok",
+    ]
     assert results[4].to_json()["error"]["seq"] == start
     accepted = [r for r in results if not isinstance(r, LedgerError)]
     # consecutive seqs in the order given, and nothing else appended
@@ -229,8 +252,10 @@ def test_batch_appends_the_good_and_refuses_the_bad_with_one_checkpoint(cast, st
 def test_batch_of_refusals_changes_nothing(cast, stocked, ledger_state):
     led = cast.ledger
     before = ledger_state(led)
-    bad = [cast.envelope("material-origin", "farm-a", origin_body("cot-1")),
-           cast.envelope("shipment", "trade-a", ship_body("cot-1", "11", "proc-a"))]
+    bad = [
+        cast.envelope("material-origin", "farm-a", origin_body("cot-1")),
+        cast.envelope("shipment", "trade-a", ship_body("cot-1", "11", "proc-a")),
+    ]
     results = led.append(bad)
     assert [r.code for r in results] == ["lot-exists", "insufficient-balance"]
     assert ledger_state(led) == before
@@ -246,8 +271,7 @@ def test_batch_is_one_transaction(cast, stocked, ledger_state):
     """If the checkpoint cannot be signed, nothing of the batch remains."""
     led = cast.ledger
     before = ledger_state(led)
-    envelopes = [cast.envelope("material-origin", "farm-a", origin_body(f"tx-{i}"))
-                 for i in range(3)]
+    envelopes = [cast.envelope("material-origin", "farm-a", origin_body(f"tx-{i}")) for i in range(3)]
     key_file = led.home / "operator.key"
     key_file.chmod(0o644)  # the operator key is now refused: checkpoints cannot be signed
     with Ledger.open(led.home) as fresh, pytest.raises(ConfigError, match="mode 0644"):
@@ -266,15 +290,15 @@ def test_append_refuses_to_extend_a_truncated_log(cast, ledger_state, cut):
     b, led = cast, cast.ledger
     with b.batch():
         for i in range(5):
-            b.origin("farm-a", f"cut-{i}", "cotton", "1", "kg", country="IN",
-                     produced_on="2025-05-20")
+            b.origin("farm-a", f"cut-{i}", "cotton", "1", "kg", country="IN", produced_on="2025-05-20")
     assert [s for s, _ in checkpoint_rows(led)] == [1, 9, 14]
     size = cut - 1
     with led.conn:
         led.conn.execute("DELETE FROM entries WHERE seq >= ?", (size,))
         for level in range(5):
-            led.conn.execute("DELETE FROM nodes WHERE level = ? AND (idx + 1) * ? > ?",
-                             (level, 1 << level, size))
+            led.conn.execute(
+                "DELETE FROM nodes WHERE level = ? AND (idx + 1) * ? > ?", (level, 1 << level, size)
+            )
     before = ledger_state(led)
     env = b.envelope("material-origin", "farm-a", origin_body("after-cut"))
     with pytest.raises(LedgerError) as info:
@@ -310,9 +334,19 @@ def test_a_forged_registration_never_sticks(cast, stocked):
     it would register, in one batch: both ways of appending refuse all of them."""
     b, led = cast, cast.ledger
     evil = PrivateKey.from_seed(b"\x22" * 32)
-    real = b.envelope("party", "operator", {"party": "evil-co", "name": "Evil", "role": "farm",
-                                            "country": "IN", "identifiers": {},
-                                            "keys": [evil.public.b64]}, key=evil)
+    real = b.envelope(
+        "party",
+        "operator",
+        {
+            "party": "evil-co",
+            "name": "Evil",
+            "role": "farm",
+            "country": "IN",
+            "identifiers": {},
+            "keys": [evil.public.b64],
+        },
+        key=evil,
+    )
     forged = type(real)(real.statement, b.key_for("operator").public.key_id, real.sig)
     dependant = b.envelope("material-origin", "evil-co", origin_body("evil-1"), key=evil)
     honest = b.envelope("material-origin", "farm-a", origin_body("honest-1"))
@@ -335,8 +369,7 @@ def grown(cast: Builder) -> Builder:
     for size in (1, 2, 3, 5, 1, 8, 13, 4, 16, 1, 7):
         with b.batch():
             for _ in range(size):
-                b.origin("farm-a", f"g-{n}", "cotton", "10", "kg", country="IN",
-                         produced_on="2025-05-20")
+                b.origin("farm-a", f"g-{n}", "cotton", "10", "kg", country="IN", produced_on="2025-05-20")
                 n += 1
     return b
 
@@ -345,8 +378,7 @@ def test_checkpoint_is_a_signed_note_per_spec(grown):
     led = grown.ledger
     note = led.latest_checkpoint().note
     body, sig = note.split("\n\n")
-    assert body.split("\n") == [led.origin, str(led.size),
-                                base64.b64encode(led.root(led.size)).decode()]
+    assert body.split("\n") == [led.origin, str(led.size), base64.b64encode(led.root(led.size)).decode()]
     assert re.fullmatch(rf"\u2014 {re.escape(led.origin)} [A-Za-z0-9+/]{{91}}=\n", sig)
     raw = base64.b64decode(sig.split(" ")[-1])
     vkey = led.info()["vkey"]
@@ -387,12 +419,12 @@ def test_every_proof_verifies_against_the_stored_checkpoints(grown):
         for new in sizes[i:]:
             proof = led.consistency_proof(old, new)
             assert (proof.old_size, proof.new_size) == (old, new)
-            merkle.verify_consistency(old, new, checkpoints[old].root, checkpoints[new].root,
-                                      proof.hashes)
+            merkle.verify_consistency(old, new, checkpoints[old].root, checkpoints[new].root, proof.hashes)
     for old in range(1, n + 1, 3):
         for new in range(old, n + 1, 5):
-            merkle.verify_consistency(old, new, roots[old], roots[new],
-                                      led.consistency_proof(old, new).hashes)
+            merkle.verify_consistency(
+                old, new, roots[old], roots[new], led.consistency_proof(old, new).hashes
+            )
 
 
 def test_proofs_default_to_the_latest_checkpoint_and_round_trip_as_json(grown):
@@ -432,8 +464,7 @@ PROOF_RANGES = [
 ]
 
 
-@pytest.mark.parametrize(("call", "field"), [c[1:] for c in PROOF_RANGES],
-                         ids=[c[0] for c in PROOF_RANGES])
+@pytest.mark.parametrize(("call", "field"), [c[1:] for c in PROOF_RANGES], ids=[c[0] for c in PROOF_RANGES])
 def test_proof_outside_the_tree_is_refused(grown, call, field):
     with pytest.raises(ProofError) as info:
         call(grown.ledger)
@@ -456,8 +487,7 @@ def test_concurrent_submitters_never_fork_the_log(cast, tmp_path):
     for p, issuer in enumerate(issuers):
         mine = []
         for f in range(2):
-            lines = [b.envelope("material-origin", issuer, origin_body(f"p{p}-f{f}-{i}"))
-                     for i in range(6)]
+            lines = [b.envelope("material-origin", issuer, origin_body(f"p{p}-f{f}-{i}")) for i in range(6)]
             if f == 0 and p in (0, 1):
                 lines.insert(3, shared)
             if f == 1 and p in (2, 3):
@@ -472,9 +502,16 @@ def test_concurrent_submitters_never_fork_the_log(cast, tmp_path):
     checkpoints_before = [s for s, _ in checkpoint_rows(led)]
     led.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
-    procs = [subprocess.Popen([str(PROVENANCE), "submit", *map(str, paths), "--home", str(home)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for paths in files]
+    procs = [
+        subprocess.Popen(
+            [str(PROVENANCE), "submit", *map(str, paths), "--home", str(home)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for paths in files
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode in (0, 1), err
@@ -505,13 +542,18 @@ def test_concurrent_submitters_never_fork_the_log(cast, tmp_path):
         assert sizes == checkpoints_before + sorted(batch_ends)
         for line in appended:
             cp = opened(after, line["checkpoint"]).checkpoint
-            merkle.verify_inclusion(line["seq"], cp.size, bytes.fromhex(line["entry_hash"]),
-                                    [bytes.fromhex(h) for h in line["inclusion_proof"]["hashes"]],
-                                    cp.root)
+            merkle.verify_inclusion(
+                line["seq"],
+                cp.size,
+                bytes.fromhex(line["entry_hash"]),
+                [bytes.fromhex(h) for h in line["inclusion_proof"]["hashes"]],
+                cp.root,
+            )
         stored = after.conn.execute("SELECT count(*), count(DISTINCT seq) FROM entries").fetchone()
         assert stored == (after.size, after.size)
-    done = subprocess.run([str(PROVENANCE), "verify", "--home", str(home)], capture_output=True,
-                          text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [str(PROVENANCE), "verify", "--home", str(home)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     with sqlite3.connect(home / "ledger.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

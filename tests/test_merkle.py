@@ -175,9 +175,7 @@ def _corrupt_inclusion(index: int, size: int, proof: list[bytes], root: bytes, l
     if proof:
         probes.append(("removed-component", index, size, root, leaf, proof[:-1]))
     if len(proof) > 1:
-        probes.append(
-            ("inserted-component", index, size, root, leaf, [proof[0], SOME_HASH, *proof[1:]])
-        )
+        probes.append(("inserted-component", index, size, root, leaf, [proof[0], SOME_HASH, *proof[1:]]))
     return probes
 
 
@@ -394,9 +392,7 @@ def test_leaf_and_node_prefixes() -> None:
 
 def test_proof_json_round_trip() -> None:
     case = INCLUSION[1]
-    proof = merkle.InclusionProof(
-        case["leaf_index"], case["tree_size"], tuple(_hexes(case["proof"]))
-    )
+    proof = merkle.InclusionProof(case["leaf_index"], case["tree_size"], tuple(_hexes(case["proof"])))
     obj = proof.to_json()
     assert obj == {"leaf_index": 0, "tree_size": 8, "hashes": case["proof"]}
     assert merkle.InclusionProof.from_json(obj) == proof

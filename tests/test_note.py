@@ -188,9 +188,7 @@ def test_missing_signature_is_refused() -> None:
         note.open_note(TEXT + "\n", note.Verifier.from_text(PETER["vkey"]))
     # Only someone else's signature: no signature of ours.
     with pytest.raises(BadSignature):
-        note.open_note(
-            TEXT + "\n" + ENOCH["signature_line"], note.Verifier.from_text(PETER["vkey"])
-        )
+        note.open_note(TEXT + "\n" + ENOCH["signature_line"], note.Verifier.from_text(PETER["vkey"]))
 
 
 _MALFORMED = GO["malformed_notes"]
@@ -273,18 +271,14 @@ def test_signed_checkpoint_round_trip() -> None:
 
 def test_signed_checkpoint_from_another_log_is_refused() -> None:
     ours, theirs = _signer(), _signer(b"\x08" * 32, "example.com/other-log")
-    signed = note.SignedCheckpoint.sign(
-        note.Checkpoint("example.com/other-log", 1, bytes(32)), theirs
-    )
+    signed = note.SignedCheckpoint.sign(note.Checkpoint("example.com/other-log", 1, bytes(32)), theirs)
     with pytest.raises(BadSignature):
         note.SignedCheckpoint.open(signed.note, ours.verifier)
 
 
 def test_checkpoint_origin_must_be_key_name() -> None:
     signer = _signer()
-    signed = note.SignedCheckpoint.sign(
-        note.Checkpoint("example.com/elsewhere", 1, bytes(32)), signer
-    )
+    signed = note.SignedCheckpoint.sign(note.Checkpoint("example.com/elsewhere", 1, bytes(32)), signer)
     with pytest.raises(BadSignature):
         note.SignedCheckpoint.open(signed.note, signer.verifier)
 
@@ -301,9 +295,7 @@ def test_check_origin_accepts(origin: str) -> None:
     assert note.check_origin(origin) == origin
 
 
-@pytest.mark.parametrize(
-    "origin", ["", "has space", "a+b", "x" * 201, "tab\there", "caf\u00e9", "line\n"]
-)
+@pytest.mark.parametrize("origin", ["", "has space", "a+b", "x" * 201, "tab\there", "caf\u00e9", "line\n"])
 def test_check_origin_refuses(origin: str) -> None:
     with pytest.raises(ConfigError):
         note.check_origin(origin)

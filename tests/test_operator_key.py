@@ -27,8 +27,9 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PROVENANCE, *args], capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_passphrase_protected_operator_key_with_init_and_serve(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_passphrase_protected_operator_key_with_init_and_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     env = {**environment(), PASSPHRASE_ENV: SECRET}
     assert run("init", "--home", str(home), "--origin", "keys.test/ledger", env=env).returncode == 0
@@ -44,20 +45,34 @@ def test_passphrase_protected_operator_key_with_init_and_serve(tmp_path: Path,
     with Ledger.open(home) as ledger:
         b = Builder(ledger, seed="keys")
         b.party("farm-k", "Farm K", "farm", "IN")
-        envelope = b.envelope("material-origin", "farm-k", {
-            "lot": "K-1", "material": "cotton", "quantity": {"amount": "1", "unit": "kg"},
-            "origin": {"country": "IN"}, "produced_on": "2026-01-01", "certifications": []})
+        envelope = b.envelope(
+            "material-origin",
+            "farm-k",
+            {
+                "lot": "K-1",
+                "material": "cotton",
+                "quantity": {"amount": "1", "unit": "kg"},
+                "origin": {"country": "IN"},
+                "produced_on": "2026-01-01",
+                "certifications": [],
+            },
+        )
     port = free_port()
-    proc = subprocess.Popen([PROVENANCE, "serve", "--home", str(home), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [PROVENANCE, "serve", "--home", str(home), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}/api/v1/entries"
         deadline = time.monotonic() + 20
         while True:
             try:
-                req = urllib.request.Request(url, json.dumps(envelope.to_json()).encode(),
-                                             {"Content-Type": "application/json"})
+                req = urllib.request.Request(
+                    url, json.dumps(envelope.to_json()).encode(), {"Content-Type": "application/json"}
+                )
                 with urllib.request.urlopen(req, timeout=5) as r:
                     assert r.status == 201
                     body = json.loads(r.read())
@@ -77,7 +92,21 @@ def test_a_group_readable_operator_key_stops_init_users_at_once(tmp_path: Path) 
     env = environment()
     assert run("init", "--home", str(home), env=env).returncode == 0
     (home / "operator.key").chmod(0o640)
-    done = run("party", "add", "farm-x", "--name", "X", "--role", "farm", "--country", "IN",
-               "--key", "3yO5Zm/NNQKZ88yQmz3KSfNakU14CK58RD95b1y376c=", "--home", str(home), env=env)
+    done = run(
+        "party",
+        "add",
+        "farm-x",
+        "--name",
+        "X",
+        "--role",
+        "farm",
+        "--country",
+        "IN",
+        "--key",
+        "3yO5Zm/NNQKZ88yQmz3KSfNakU14CK58RD95b1y376c=",
+        "--home",
+        str(home),
+        env=env,
+    )
     assert done.returncode == 1
     assert "chmod 600" in done.stderr and "Traceback" not in done.stderr

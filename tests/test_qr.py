@@ -56,12 +56,8 @@ def test_error_correction_and_quiet_zone() -> None:
 def test_base_url_defaults_to_the_request_host(ledger: Any, cast: Any) -> None:
     from web import create_app
 
-    app = create_app(
-        {"TESTING": True, "PROVENANCE_HOME": str(ledger.home), "PROVENANCE_BASE_URL": None}
-    )
-    r = app.test_client().get(
-        f"/01/{WEB_GTIN}/10/AB12/qr.png", base_url="https://shop.example:8443"
-    )
+    app = create_app({"TESTING": True, "PROVENANCE_HOME": str(ledger.home), "PROVENANCE_BASE_URL": None})
+    r = app.test_client().get(f"/01/{WEB_GTIN}/10/AB12/qr.png", base_url="https://shop.example:8443")
     assert decode(r.data)[0].text == f"https://shop.example:8443/01/{WEB_GTIN}/10/AB12"
 
 
@@ -72,8 +68,7 @@ def test_svg(client: Any, cast: Any) -> None:
     assert root.tag.endswith("svg") and root.get("viewBox")
     size = int(root.get("viewBox").split()[2])
     png_modules = (
-        Image.open(io.BytesIO(qr.png(f"{WEB_BASE_URL}/01/{WEB_GTIN}/10/AB12"))).size[0]
-        // qr.PNG_BOX
+        Image.open(io.BytesIO(qr.png(f"{WEB_BASE_URL}/01/{WEB_GTIN}/10/AB12"))).size[0] // qr.PNG_BOX
     )
     assert size == png_modules  # same symbol, same quiet zone
     assert b'fill="white"' in r.data

@@ -27,8 +27,14 @@ OTHER_GTIN = "05901234123457"
 FRESH_KEY = PrivateKey.from_seed(b"\x09" * 32)
 
 PARTY_OF = {
-    "operator": "operator", "farm": "farm-a", "mine": "mine-a", "processor": "proc-a",
-    "manufacturer": "make-a", "trader": "trade-a", "brand": "brand-a", "auditor": "audit-a",
+    "operator": "operator",
+    "farm": "farm-a",
+    "mine": "mine-a",
+    "processor": "proc-a",
+    "manufacturer": "make-a",
+    "trader": "trade-a",
+    "brand": "brand-a",
+    "auditor": "audit-a",
 }
 assert set(PARTY_OF) == set(ROLES)
 
@@ -39,8 +45,14 @@ def envelope(b: Builder, kind: str, issuer: str, body: dict[str, Any], **kw: Any
 
 
 def origin_body(lot: str, amount: str = "100", unit: str = "kg") -> dict[str, Any]:
-    return {"lot": lot, "material": "cotton", "quantity": {"amount": amount, "unit": unit},
-            "origin": {"country": "IN"}, "produced_on": "2025-05-20", "certifications": []}
+    return {
+        "lot": lot,
+        "material": "cotton",
+        "quantity": {"amount": amount, "unit": unit},
+        "origin": {"country": "IN"},
+        "produced_on": "2025-05-20",
+        "certifications": [],
+    }
 
 
 def ship_body(lot: str, amount: str, unit: str, to: str) -> dict[str, Any]:
@@ -48,27 +60,45 @@ def ship_body(lot: str, amount: str, unit: str, to: str) -> dict[str, Any]:
 
 
 def product_body(gtin: str, batch: str, lots: list[tuple[str, str, str]]) -> dict[str, Any]:
-    return {"gtin": gtin, "batch": batch, "name": "Organic tee",
-            "lots": [{"lot": lot, "amount": a, "unit": u} for lot, a, u in lots]}
+    return {
+        "gtin": gtin,
+        "batch": batch,
+        "name": "Organic tee",
+        "lots": [{"lot": lot, "amount": a, "unit": u} for lot, a, u in lots],
+    }
 
 
-def transform_body(inputs: list[tuple[str, str, str]],
-                   outputs: list[tuple[str, str, str]]) -> dict[str, Any]:
-    return {"process": "spinning", "date": "2025-05-22",
-            "inputs": [{"lot": lot, "amount": a, "unit": u} for lot, a, u in inputs],
-            "outputs": [{"lot": lot, "material": "yarn", "amount": a, "unit": u}
-                        for lot, a, u in outputs]}
+def transform_body(inputs: list[tuple[str, str, str]], outputs: list[tuple[str, str, str]]) -> dict[str, Any]:
+    return {
+        "process": "spinning",
+        "date": "2025-05-22",
+        "inputs": [{"lot": lot, "amount": a, "unit": u} for lot, a, u in inputs],
+        "outputs": [{"lot": lot, "material": "yarn", "amount": a, "unit": u} for lot, a, u in outputs],
+    }
 
 
 def attestation_body(facility: str) -> dict[str, Any]:
-    return {"facility": facility, "standard": "amfori BSCI", "audit_date": "2025-05-01",
-            "valid_until": "2026-05-01", "outcome": "pass",
-            "indicators": dict.fromkeys(ILO_INDICATORS, "absent"), "findings": [], "evidence": []}
+    return {
+        "facility": facility,
+        "standard": "amfori BSCI",
+        "audit_date": "2025-05-01",
+        "valid_until": "2026-05-01",
+        "outcome": "pass",
+        "indicators": dict.fromkeys(ILO_INDICATORS, "absent"),
+        "findings": [],
+        "evidence": [],
+    }
 
 
 def party_body(pid: str, key: PrivateKey, role: str = "farm") -> dict[str, Any]:
-    return {"party": pid, "name": pid.title(), "role": role, "country": "IN",
-            "identifiers": {}, "keys": [key.public.b64]}
+    return {
+        "party": pid,
+        "name": pid.title(),
+        "role": role,
+        "country": "IN",
+        "identifiers": {},
+        "keys": [key.public.b64],
+    }
 
 
 # -- who signs: issuer, key, signature ------------------------------------------------------
@@ -126,8 +156,14 @@ def _bad_signatures(b: Builder, sign_raw) -> dict[str, dict[str, Any]]:
     }
 
 
-BAD_SIGNATURE_CASES = ("another-statement", "changed-after-signing", "one-bit-flipped",
-                       "no-domain-prefix", "other-domain-prefix", "someone-elses-signature")
+BAD_SIGNATURE_CASES = (
+    "another-statement",
+    "changed-after-signing",
+    "one-bit-flipped",
+    "no-domain-prefix",
+    "other-domain-prefix",
+    "someone-elses-signature",
+)
 
 
 @pytest.mark.parametrize("case", BAD_SIGNATURE_CASES)
@@ -151,8 +187,7 @@ def test_same_id_with_other_content_is_a_replay(cast, stocked, sign_raw, submit,
     first = cast.statement("material-origin", "farm-a", origin_body("cot-9"))
     seq = submit(cast.ledger, sign_raw(first, cast.key_for("farm-a"))).entry.seq
     second = dict(first, body=origin_body("cot-10"))
-    err = expect_refusal(cast.ledger, sign_raw(second, cast.key_for("farm-a")), "replay", 409,
-                         "statement.id")
+    err = expect_refusal(cast.ledger, sign_raw(second, cast.key_for("farm-a")), "replay", 409, "statement.id")
     assert err.to_json()["error"]["seq"] == seq
 
 
@@ -182,29 +217,28 @@ FUTURE_TIMES = {
 
 
 @pytest.mark.parametrize("delta", FUTURE_TIMES.values(), ids=FUTURE_TIMES.keys())
-def test_issued_more_than_five_minutes_ahead_is_refused(cast, stocked, clock, sign_raw,
-                                                        expect_refusal, delta):
+def test_issued_more_than_five_minutes_ahead_is_refused(
+    cast, stocked, clock, sign_raw, expect_refusal, delta
+):
     st = cast.statement("material-origin", "farm-a", origin_body("cot-9"))
     st["issued_at"] = _at(clock, **delta)
-    err = expect_refusal(cast.ledger, sign_raw(st, cast.key_for("farm-a")), "issued-in-future",
-                         422, "statement.issued_at")
+    err = expect_refusal(
+        cast.ledger, sign_raw(st, cast.key_for("farm-a")), "issued-in-future", 422, "statement.issued_at"
+    )
     assert st["issued_at"] in err.message
 
 
-PAST_OR_NEAR_TIMES = {"exactly-five-minutes": {"minutes": 5}, "now": {},
-                      "a-year-ago": {"days": -365}}
+PAST_OR_NEAR_TIMES = {"exactly-five-minutes": {"minutes": 5}, "now": {}, "a-year-ago": {"days": -365}}
 
 
 @pytest.mark.parametrize("delta", PAST_OR_NEAR_TIMES.values(), ids=PAST_OR_NEAR_TIMES.keys())
-def test_issued_at_up_to_five_minutes_ahead_is_accepted(cast, stocked, clock, sign_raw, submit,
-                                                        delta):
+def test_issued_at_up_to_five_minutes_ahead_is_accepted(cast, stocked, clock, sign_raw, submit, delta):
     st = cast.statement("material-origin", "farm-a", origin_body("cot-9"))
     st["issued_at"] = _at(clock, **delta)
     submit(cast.ledger, sign_raw(st, cast.key_for("farm-a")))
 
 
-def test_the_future_is_judged_by_the_ledgers_clock(cast, stocked, clock, sign_raw, submit,
-                                                   expect_refusal):
+def test_the_future_is_judged_by_the_ledgers_clock(cast, stocked, clock, sign_raw, submit, expect_refusal):
     st = cast.statement("material-origin", "farm-a", origin_body("cot-9"))
     st["issued_at"] = _at(clock, hours=1)
     env = sign_raw(st, cast.key_for("farm-a"))
@@ -229,8 +263,7 @@ ALLOWED = {
 
 def role_body(b: Builder, kind: str, issuer: str) -> dict[str, Any]:
     return {
-        "genesis": lambda: {"origin": b.ledger.origin, "name": "again",
-                            "key": b.key_for(issuer).public.b64},
+        "genesis": lambda: {"origin": b.ledger.origin, "name": "again", "key": b.key_for(issuer).public.b64},
         "party": lambda: party_body("farm-new", FRESH_KEY),
         "labor-attestation": lambda: attestation_body("proc-a" if issuer == "farm-a" else "farm-a"),
         "material-origin": lambda: origin_body("new-lot"),
@@ -240,12 +273,10 @@ def role_body(b: Builder, kind: str, issuer: str) -> dict[str, Any]:
     }[kind]()
 
 
-ROLE_REFUSALS = [(kind, role) for kind, allowed in ALLOWED.items() for role in ROLES
-                 if role not in allowed]
+ROLE_REFUSALS = [(kind, role) for kind, allowed in ALLOWED.items() for role in ROLES if role not in allowed]
 
 
-@pytest.mark.parametrize(("kind", "role"), ROLE_REFUSALS,
-                         ids=[f"{k}-by-{r}" for k, r in ROLE_REFUSALS])
+@pytest.mark.parametrize(("kind", "role"), ROLE_REFUSALS, ids=[f"{k}-by-{r}" for k, r in ROLE_REFUSALS])
 def test_role_not_allowed_to_sign_is_refused(cast, stocked, expect_refusal, kind, role):
     issuer = PARTY_OF[role]
     env = envelope(cast, kind, issuer, role_body(cast, kind, issuer))
@@ -256,8 +287,7 @@ def test_role_not_allowed_to_sign_is_refused(cast, stocked, expect_refusal, kind
 ROLE_ACCEPTED = [
     ("material-origin", "mine", lambda b: origin_body("ore-1", "2.5", "t")),
     ("material-origin", "processor", lambda b: origin_body("recycled-1")),
-    ("transformation", "farm", lambda b: transform_body([("cot-1", "100", "kg")],
-                                                        [("lint-1", "35", "kg")])),
+    ("transformation", "farm", lambda b: transform_body([("cot-1", "100", "kg")], [("lint-1", "35", "kg")])),
     ("shipment", "trader", lambda b: ship_body("cot-1", "10", "kg", "proc-a")),
     ("shipment", "brand", lambda b: ship_body("tee-1", "100", "pcs", "trade-a")),
     ("labor-attestation", "auditor", lambda b: attestation_body("make-a")),
@@ -266,8 +296,9 @@ ROLE_ACCEPTED = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "role", "body"), ROLE_ACCEPTED,
-                         ids=[f"{k}-by-{r}" for k, r, _ in ROLE_ACCEPTED])
+@pytest.mark.parametrize(
+    ("kind", "role", "body"), ROLE_ACCEPTED, ids=[f"{k}-by-{r}" for k, r, _ in ROLE_ACCEPTED]
+)
 def test_role_allowed_to_sign_is_accepted(cast, stocked, submit, kind, role, body):
     submit(cast.ledger, envelope(cast, kind, PARTY_OF[role], body(cast)))
 
@@ -275,19 +306,40 @@ def test_role_allowed_to_sign_is_accepted(cast, stocked, submit, kind, role, bod
 # -- parties --------------------------------------------------------------------------------
 
 PARTY_REFUSALS = [
-    ("register-operator", lambda b: party_body("operator", FRESH_KEY), "invalid-field", 400,
-     "statement.body.party"),
-    ("second-operator", lambda b: party_body("op-two", FRESH_KEY, role="operator"),
-     "invalid-field", 400, "statement.body.role"),
-    ("key-of-another-party", lambda b: party_body("farm-new", b.key_for("farm-a")),
-     "rule-violation", 422, "statement.body.keys"),
-    ("operator-key", lambda b: party_body("farm-new", b.key_for("operator")),
-     "rule-violation", 422, "statement.body.keys"),
+    (
+        "register-operator",
+        lambda b: party_body("operator", FRESH_KEY),
+        "invalid-field",
+        400,
+        "statement.body.party",
+    ),
+    (
+        "second-operator",
+        lambda b: party_body("op-two", FRESH_KEY, role="operator"),
+        "invalid-field",
+        400,
+        "statement.body.role",
+    ),
+    (
+        "key-of-another-party",
+        lambda b: party_body("farm-new", b.key_for("farm-a")),
+        "rule-violation",
+        422,
+        "statement.body.keys",
+    ),
+    (
+        "operator-key",
+        lambda b: party_body("farm-new", b.key_for("operator")),
+        "rule-violation",
+        422,
+        "statement.body.keys",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("body", "code", "status", "field"), [c[1:] for c in PARTY_REFUSALS],
-                         ids=[c[0] for c in PARTY_REFUSALS])
+@pytest.mark.parametrize(
+    ("body", "code", "status", "field"), [c[1:] for c in PARTY_REFUSALS], ids=[c[0] for c in PARTY_REFUSALS]
+)
 def test_party_statement_is_refused(cast, stocked, expect_refusal, body, code, status, field):
     env = envelope(cast, "party", "operator", body(cast))
     expect_refusal(cast.ledger, env, code, status, field)
@@ -297,57 +349,166 @@ def test_party_statement_is_refused(cast, stocked, expect_refusal, body, code, s
 
 LOT_REFUSALS = [
     # (id, issuer, type, body, code, field)
-    ("origin-of-existing-lot", "farm-a", "material-origin", origin_body("cot-1"),
-     "lot-exists", "statement.body.lot"),
-    ("origin-of-anothers-lot", "mine-a", "material-origin", origin_body("yarn-1"),
-     "lot-exists", "statement.body.lot"),
-    ("output-is-existing-lot", "proc-a", "transformation",
-     transform_body([("cot-1", "1", "kg")], [("tee-1", "1", "kg")]),
-     "lot-exists", "statement.body.outputs[0].lot"),
-    ("second-output-is-existing-lot", "proc-a", "transformation",
-     transform_body([("cot-1", "1", "kg")], [("new-1", "1", "kg"), ("yarn-1", "1", "kg")]),
-     "lot-exists", "statement.body.outputs[1].lot"),
-    ("ship-lot-never-held", "farm-a", "shipment", ship_body("yarn-1", "1", "kg", "proc-a"),
-     "no-custody", "statement.body.lot"),
-    ("ship-lot-of-a-stranger", "mine-a", "shipment", ship_body("cot-1", "1", "kg", "proc-a"),
-     "no-custody", "statement.body.lot"),
-    ("transform-lot-not-held", "proc-a", "transformation",
-     transform_body([("tee-1", "1", "pcs")], [("new-1", "1", "kg")]),
-     "no-custody", "statement.body.inputs[0].lot"),
-    ("product-of-lot-not-held", "brand-b", "product",
-     product_body(GTIN, "B1", [("tee-1", "1", "pcs")]),
-     "no-custody", "statement.body.lots[0].lot"),
-    ("ship-unknown-lot", "farm-a", "shipment", ship_body("cot-404", "1", "kg", "proc-a"),
-     "unknown-lot", "statement.body.lot"),
-    ("ship-more-than-held", "farm-a", "shipment", ship_body("cot-1", "390.000001", "kg", "proc-a"),
-     "insufficient-balance", "statement.body.amount"),
-    ("receiver-ships-more-than-received", "trade-a", "shipment",
-     ship_body("cot-1", "11", "kg", "proc-a"), "insufficient-balance", "statement.body.amount"),
-    ("transform-more-than-held", "proc-a", "transformation",
-     transform_body([("cot-1", "100.5", "kg")], [("new-1", "1", "kg")]),
-     "insufficient-balance", "statement.body.inputs[0].amount"),
-    ("product-more-than-held", "brand-a", "product",
-     product_body(GTIN, "B1", [("tee-1", "801", "pcs")]),
-     "insufficient-balance", "statement.body.lots[0].amount"),
-    ("ship-in-other-unit", "farm-a", "shipment", ship_body("cot-1", "0.1", "t", "proc-a"),
-     "unit-mismatch", "statement.body.unit"),
-    ("ship-unit-case", "farm-a", "shipment", ship_body("cot-1", "1", "KG", "proc-a"),
-     "unit-mismatch", "statement.body.unit"),
-    ("transform-in-other-unit", "proc-a", "transformation",
-     transform_body([("cot-1", "1", "g")], [("new-1", "1", "kg")]),
-     "unit-mismatch", "statement.body.inputs[0].unit"),
-    ("product-in-other-unit", "brand-a", "product",
-     product_body(GTIN, "B1", [("tee-1", "1", "kg")]),
-     "unit-mismatch", "statement.body.lots[0].unit"),
-    ("ship-to-unknown-party", "farm-a", "shipment", ship_body("cot-1", "1", "kg", "nobody-x"),
-     "unknown-party", "statement.body.to"),
-    ("attest-unknown-facility", "audit-a", "labor-attestation", attestation_body("nobody-x"),
-     "unknown-party", "statement.body.facility"),
+    (
+        "origin-of-existing-lot",
+        "farm-a",
+        "material-origin",
+        origin_body("cot-1"),
+        "lot-exists",
+        "statement.body.lot",
+    ),
+    (
+        "origin-of-anothers-lot",
+        "mine-a",
+        "material-origin",
+        origin_body("yarn-1"),
+        "lot-exists",
+        "statement.body.lot",
+    ),
+    (
+        "output-is-existing-lot",
+        "proc-a",
+        "transformation",
+        transform_body([("cot-1", "1", "kg")], [("tee-1", "1", "kg")]),
+        "lot-exists",
+        "statement.body.outputs[0].lot",
+    ),
+    (
+        "second-output-is-existing-lot",
+        "proc-a",
+        "transformation",
+        transform_body([("cot-1", "1", "kg")], [("new-1", "1", "kg"), ("yarn-1", "1", "kg")]),
+        "lot-exists",
+        "statement.body.outputs[1].lot",
+    ),
+    (
+        "ship-lot-never-held",
+        "farm-a",
+        "shipment",
+        ship_body("yarn-1", "1", "kg", "proc-a"),
+        "no-custody",
+        "statement.body.lot",
+    ),
+    (
+        "ship-lot-of-a-stranger",
+        "mine-a",
+        "shipment",
+        ship_body("cot-1", "1", "kg", "proc-a"),
+        "no-custody",
+        "statement.body.lot",
+    ),
+    (
+        "transform-lot-not-held",
+        "proc-a",
+        "transformation",
+        transform_body([("tee-1", "1", "pcs")], [("new-1", "1", "kg")]),
+        "no-custody",
+        "statement.body.inputs[0].lot",
+    ),
+    (
+        "product-of-lot-not-held",
+        "brand-b",
+        "product",
+        product_body(GTIN, "B1", [("tee-1", "1", "pcs")]),
+        "no-custody",
+        "statement.body.lots[0].lot",
+    ),
+    (
+        "ship-unknown-lot",
+        "farm-a",
+        "shipment",
+        ship_body("cot-404", "1", "kg", "proc-a"),
+        "unknown-lot",
+        "statement.body.lot",
+    ),
+    (
+        "ship-more-than-held",
+        "farm-a",
+        "shipment",
+        ship_body("cot-1", "390.000001", "kg", "proc-a"),
+        "insufficient-balance",
+        "statement.body.amount",
+    ),
+    (
+        "receiver-ships-more-than-received",
+        "trade-a",
+        "shipment",
+        ship_body("cot-1", "11", "kg", "proc-a"),
+        "insufficient-balance",
+        "statement.body.amount",
+    ),
+    (
+        "transform-more-than-held",
+        "proc-a",
+        "transformation",
+        transform_body([("cot-1", "100.5", "kg")], [("new-1", "1", "kg")]),
+        "insufficient-balance",
+        "statement.body.inputs[0].amount",
+    ),
+    (
+        "product-more-than-held",
+        "brand-a",
+        "product",
+        product_body(GTIN, "B1", [("tee-1", "801", "pcs")]),
+        "insufficient-balance",
+        "statement.body.lots[0].amount",
+    ),
+    (
+        "ship-in-other-unit",
+        "farm-a",
+        "shipment",
+        ship_body("cot-1", "0.1", "t", "proc-a"),
+        "unit-mismatch",
+        "statement.body.unit",
+    ),
+    (
+        "ship-unit-case",
+        "farm-a",
+        "shipment",
+        ship_body("cot-1", "1", "KG", "proc-a"),
+        "unit-mismatch",
+        "statement.body.unit",
+    ),
+    (
+        "transform-in-other-unit",
+        "proc-a",
+        "transformation",
+        transform_body([("cot-1", "1", "g")], [("new-1", "1", "kg")]),
+        "unit-mismatch",
+        "statement.body.inputs[0].unit",
+    ),
+    (
+        "product-in-other-unit",
+        "brand-a",
+        "product",
+        product_body(GTIN, "B1", [("tee-1", "1", "kg")]),
+        "unit-mismatch",
+        "statement.body.lots[0].unit",
+    ),
+    (
+        "ship-to-unknown-party",
+        "farm-a",
+        "shipment",
+        ship_body("cot-1", "1", "kg", "nobody-x"),
+        "unknown-party",
+        "statement.body.to",
+    ),
+    (
+        "attest-unknown-facility",
+        "audit-a",
+        "labor-attestation",
+        attestation_body("nobody-x"),
+        "unknown-party",
+        "statement.body.facility",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("issuer", "kind", "body", "code", "field"), [c[1:] for c in LOT_REFUSALS],
-                         ids=[c[0] for c in LOT_REFUSALS])
+@pytest.mark.parametrize(
+    ("issuer", "kind", "body", "code", "field"),
+    [c[1:] for c in LOT_REFUSALS],
+    ids=[c[0] for c in LOT_REFUSALS],
+)
 def test_lot_rule_is_enforced(cast, stocked, expect_refusal, issuer, kind, body, code, field):
     env = envelope(cast, kind, issuer, body)
     expect_refusal(cast.ledger, env, code, 422, field)
@@ -392,8 +553,9 @@ def test_mass_balance_is_exact_decimal(cast, stocked, submit, expect_refusal):
 
 def test_large_amounts_stay_exact(cast, stocked, submit, expect_refusal):
     b, led = cast, cast.ledger
-    b.origin("mine-a", "ore-big", "ore", "999999999999999.999999", "t", country="CD",
-             produced_on="2025-05-20")
+    b.origin(
+        "mine-a", "ore-big", "ore", "999999999999999.999999", "t", country="CD", produced_on="2025-05-20"
+    )
     b.ship("mine-a", "ore-big", "999999999999999.999998", "t", "proc-a", "2025-05-21")
     over = envelope(b, "shipment", "mine-a", ship_body("ore-big", "0.000002", "t", "proc-a"))
     expect_refusal(led, over, "insufficient-balance", 422, "statement.body.amount")
@@ -421,10 +583,10 @@ def test_gtin_batch_declared_before_is_refused(cast, stocked, submit, expect_ref
     err = expect_refusal(b.ledger, env, "batch-exists", 422, "statement.body.batch")
     assert f"entry {first}" in err.message
     # another batch of the same GTIN is fine, and so is the same batch name on another GTIN
-    submit(b.ledger, envelope(b, "product", "brand-a",
-                              product_body(GTIN, "B2", [("tee-1", "1", "pcs")])))
-    submit(b.ledger, envelope(b, "product", "brand-a",
-                              product_body(OTHER_GTIN, "B1", [("tee-1", "1", "pcs")])))
+    submit(b.ledger, envelope(b, "product", "brand-a", product_body(GTIN, "B2", [("tee-1", "1", "pcs")])))
+    submit(
+        b.ledger, envelope(b, "product", "brand-a", product_body(OTHER_GTIN, "B1", [("tee-1", "1", "pcs")]))
+    )
 
 
 # -- revocation -----------------------------------------------------------------------------
@@ -441,11 +603,12 @@ REVOCATION_REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize(("issuer", "target", "code", "status"),
-                         [c[1:] for c in REVOCATION_REFUSALS],
-                         ids=[c[0] for c in REVOCATION_REFUSALS])
-def test_revoking_what_one_may_not_is_refused(cast, stocked, expect_refusal, issuer, target, code,
-                                              status):
+@pytest.mark.parametrize(
+    ("issuer", "target", "code", "status"),
+    [c[1:] for c in REVOCATION_REFUSALS],
+    ids=[c[0] for c in REVOCATION_REFUSALS],
+)
+def test_revoking_what_one_may_not_is_refused(cast, stocked, expect_refusal, issuer, target, code, status):
     seq = stocked[target] if isinstance(target, str) else target
     env = envelope(cast, "revocation", issuer, {"entry": seq, "reason": "test"})
     expect_refusal(cast.ledger, env, code, status, "statement.body.entry")
@@ -460,8 +623,7 @@ def test_revoking_itself_or_a_later_entry_is_refused(cast, stocked, expect_refus
 
 def test_revoking_twice_is_refused(cast, stocked, expect_refusal):
     first = cast.revoke("farm-a", stocked["ship_trader"], "wrong buyer")
-    env = envelope(cast, "revocation", "farm-a",
-                   {"entry": stocked["ship_trader"], "reason": "again"})
+    env = envelope(cast, "revocation", "farm-a", {"entry": stocked["ship_trader"], "reason": "again"})
     err = expect_refusal(cast.ledger, env, "already-revoked", 422, "statement.body.entry")
     assert f"entry {first}" in err.message
     # the operator cannot revoke it a second time either
@@ -494,8 +656,7 @@ def test_revocation_is_refused_when_goods_moved_on(cast, stocked, expect_refusal
 
 
 @pytest.mark.parametrize("revoker", ["farm-a", "operator"])
-def test_revoking_a_shipment_returns_the_goods_to_the_sender(cast, stocked, submit,
-                                                             expect_refusal, revoker):
+def test_revoking_a_shipment_returns_the_goods_to_the_sender(cast, stocked, submit, expect_refusal, revoker):
     b, led = cast, cast.ledger
     b.revoke(revoker, stocked["ship_trader"], "wrong buyer")
     # trade-a has nothing left of cot-1 ...
@@ -508,16 +669,16 @@ def test_revoking_a_shipment_returns_the_goods_to_the_sender(cast, stocked, subm
     assert verify_ledger(led.conn).ok
 
 
-def test_revoking_a_product_frees_its_gtin_batch_and_returns_its_lots(cast, stocked, submit,
-                                                                      expect_refusal):
+def test_revoking_a_product_frees_its_gtin_batch_and_returns_its_lots(cast, stocked, submit, expect_refusal):
     b, led = cast, cast.ledger
     wrong = b.product("brand-a", GTIN, "B1", "Organic tee", [("tee-1", "700", "pcs")])
     again = envelope(b, "product", "brand-a", product_body(GTIN, "B1", [("tee-1", "10", "pcs")]))
     expect_refusal(led, again, "batch-exists", 422, "statement.body.batch")
     b.revoke("brand-a", wrong, "wrong quantity")
     # the corrected product may take the same (gtin, batch), and the 700 pcs came back
-    corrected = submit(led, envelope(b, "product", "brand-a",
-                                     product_body(GTIN, "B1", [("tee-1", "750", "pcs")])))
+    corrected = submit(
+        led, envelope(b, "product", "brand-a", product_body(GTIN, "B1", [("tee-1", "750", "pcs")]))
+    )
     assert corrected.entry.statement.body["batch"] == "B1"
     env = envelope(b, "shipment", "brand-a", ship_body("tee-1", "50.000001", "pcs", "trade-a"))
     expect_refusal(led, env, "insufficient-balance", 422, "statement.body.amount")
@@ -530,11 +691,11 @@ def test_revoking_a_product_frees_its_gtin_batch_and_returns_its_lots(cast, stoc
     assert verify_ledger(led.conn).ok
 
 
-def test_revoking_a_transformation_restores_inputs_and_retires_outputs(cast, stocked, submit,
-                                                                       expect_refusal):
+def test_revoking_a_transformation_restores_inputs_and_retires_outputs(cast, stocked, submit, expect_refusal):
     b, led = cast, cast.ledger
-    spin = b.transform("proc-a", "spinning", "2025-05-20", [("cot-1", "60", "kg")],
-                       [("yarn-2", "cotton yarn", "50", "kg")])
+    spin = b.transform(
+        "proc-a", "spinning", "2025-05-20", [("cot-1", "60", "kg")], [("yarn-2", "cotton yarn", "50", "kg")]
+    )
     b.revoke("proc-a", spin, "wrong machine")
     env = envelope(b, "shipment", "proc-a", ship_body("yarn-2", "1", "kg", "make-a"))
     expect_refusal(led, env, "no-custody", 422, "statement.body.lot")
@@ -546,8 +707,7 @@ def test_revoking_a_transformation_restores_inputs_and_retires_outputs(cast, sto
 
 def test_revoking_an_untouched_origin_retires_its_lot(cast, stocked, submit, expect_refusal):
     b, led = cast, cast.ledger
-    wrong = b.origin("farm-a", "cot-2", "cotton", "500", "kg", country="IN",
-                     produced_on="2025-05-20")
+    wrong = b.origin("farm-a", "cot-2", "cotton", "500", "kg", country="IN", produced_on="2025-05-20")
     b.revoke("farm-a", wrong, "wrong field")
     env = envelope(b, "shipment", "farm-a", ship_body("cot-2", "1", "kg", "proc-a"))
     expect_refusal(led, env, "no-custody", 422, "statement.body.lot")
@@ -559,8 +719,7 @@ def test_revoking_an_untouched_origin_retires_its_lot(cast, stocked, submit, exp
 
 def test_origin_can_be_revoked_once_its_shipments_are_revoked(cast, stocked):
     b = cast
-    wrong = b.origin("farm-a", "cot-3", "cotton", "100", "kg", country="IN",
-                     produced_on="2025-05-20")
+    wrong = b.origin("farm-a", "cot-3", "cotton", "100", "kg", country="IN", produced_on="2025-05-20")
     shipped = b.ship("farm-a", "cot-3", "60", "kg", "proc-a", "2025-05-21")
     b.revoke("farm-a", shipped, "wrong buyer")  # all 100 kg are back with farm-a
     b.revoke("farm-a", wrong, "wrong field")
@@ -568,8 +727,9 @@ def test_origin_can_be_revoked_once_its_shipments_are_revoked(cast, stocked):
 
 def test_transformation_can_be_revoked_once_its_output_shipments_are_revoked(cast, stocked):
     b = cast
-    spin = b.transform("proc-a", "spinning", "2025-05-20", [("cot-1", "60", "kg")],
-                       [("yarn-3", "cotton yarn", "50", "kg")])
+    spin = b.transform(
+        "proc-a", "spinning", "2025-05-20", [("cot-1", "60", "kg")], [("yarn-3", "cotton yarn", "50", "kg")]
+    )
     shipped = b.ship("proc-a", "yarn-3", "50", "kg", "make-a", "2025-05-21")
     b.revoke("proc-a", shipped, "wrong buyer")
     b.revoke("proc-a", spin, "wrong machine")
@@ -588,8 +748,7 @@ def test_key_rotation(cast, stocked, submit, expect_refusal):
     """Old statements stay valid; after rotation the old key is refused and the new one works."""
     b, led = cast, cast.ledger
     old = b.key_for("farm-a")
-    before = b.origin("farm-a", "cot-r1", "cotton", "10", "kg", country="IN",
-                      produced_on="2025-05-20")
+    before = b.origin("farm-a", "cot-r1", "cotton", "10", "kg", country="IN", produced_on="2025-05-20")
     new = PrivateKey.from_seed(b"\x0b" * 32)
     rotation = b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[new])
     stale = envelope(b, "material-origin", "farm-a", origin_body("cot-r2"), key=old)
@@ -620,8 +779,13 @@ def test_retired_key_can_be_reinstated(cast, stocked, submit, expect_refusal):
     expect_refusal(led, stale, "key-not-active", 403, "signature.key_id")
     b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[old])
     submit(led, stale)
-    expect_refusal(led, envelope(b, "material-origin", "farm-a", origin_body("cot-k2"), key=new),
-                   "key-not-active", 403, "signature.key_id")
+    expect_refusal(
+        led,
+        envelope(b, "material-origin", "farm-a", origin_body("cot-k2"), key=new),
+        "key-not-active",
+        403,
+        "signature.key_id",
+    )
     assert verify_ledger(led.conn).ok
 
 
@@ -641,15 +805,15 @@ def test_rotation_inside_a_batch_applies_from_its_seq(cast, stocked):
 def test_party_can_change_role(cast, stocked, submit, expect_refusal):
     b, led = cast, cast.ledger
     b.party("trade-a", "Kowloon Trading", "brand", "HK", keys=[b.key_for("trade-a")])
-    submit(led, envelope(b, "product", "trade-a",
-                         product_body(OTHER_GTIN, "T1", [("cot-1", "1", "kg")])))
+    submit(led, envelope(b, "product", "trade-a", product_body(OTHER_GTIN, "T1", [("cot-1", "1", "kg")])))
     env = envelope(b, "shipment", "trade-a", ship_body("cot-1", "1", "kg", "proc-a"))
     submit(led, env)  # a brand may still ship
     assert verify_ledger(led.conn).ok
 
 
-def test_retrying_a_landed_envelope_after_its_key_was_rotated_answers_replay(cast, stocked,
-                                                                            submit, expect_refusal):
+def test_retrying_a_landed_envelope_after_its_key_was_rotated_answers_replay(
+    cast, stocked, submit, expect_refusal
+):
     """Idempotency outlives rotation: the retry learns where its statement landed (409 + seq)."""
     b, led = cast, cast.ledger
     landed = envelope(b, "material-origin", "farm-a", origin_body("cot-retry"))

@@ -2,7 +2,8 @@
 
 Every operation of /api/openapi.json, with generated inputs (schemathesis' strategies,
 driven here by hypothesis directly): never a 5xx, every response as documented (status,
-content type, schema), every API error the SPEC §10 body, schema-invalid input refused. FUZZ_EXAMPLES raises the number
+content type, schema), every API error the SPEC §10 body, schema-invalid input
+refused. FUZZ_EXAMPLES raises the number
 of cases per operation for a long local run.
 """
 
@@ -32,8 +33,9 @@ def test_every_operation_keeps_its_openapi_contract(app: Any, product: dict[str,
     for op in ops:
 
         @given(case=op.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def check(case: Any) -> None:
             response = case.call()
             assert response.status_code < 500, (case.method, case.formatted_path, response.text)

@@ -28,36 +28,71 @@ FRESH_KEY = PrivateKey.from_seed(b"\x07" * 32)
 def base_statement(b: Builder, seq: dict[str, int], kind: str) -> tuple[dict[str, Any], PrivateKey]:
     """A statement of ``kind`` that the ``stocked`` ledger accepts, and its signer's key."""
     bodies: dict[str, tuple[str, dict[str, Any]]] = {
-        "party": ("operator", {
-            "party": "farm-new", "name": "New Farm", "role": "farm", "country": "IN",
-            "identifiers": {"gln": "0614141000005"}, "keys": [FRESH_KEY.public.b64],
-        }),
-        "labor-attestation": ("audit-a", {
-            "facility": "make-a", "standard": "SA8000", "audit_date": "2025-05-01",
-            "valid_until": "2026-05-01", "outcome": "conditional",
-            "indicators": dict.fromkeys(ILO_INDICATORS, "absent")
-            | {"excessive_overtime": "present"},
-            "workers": 300, "findings": ["overtime above 60 h/week"],
-            "evidence": [{"name": "report.pdf", "sha256": "ab" * 32}],
-        }),
-        "material-origin": ("farm-a", {
-            "lot": "cot-9", "material": "cotton", "quantity": {"amount": "250.5", "unit": "kg"},
-            "origin": {"country": "IN", "region": "Gujarat", "lat": "22.3", "lon": "-70.8"},
-            "produced_on": "2025-05-10", "certifications": ["organic"],
-        }),
-        "transformation": ("proc-a", {
-            "process": "spinning", "date": "2025-05-11",
-            "inputs": [{"lot": "cot-1", "amount": "50", "unit": "kg"}],
-            "outputs": [{"lot": "yarn-9", "material": "cotton yarn", "amount": "40", "unit": "kg"}],
-        }),
-        "shipment": ("farm-a", {
-            "lot": "cot-1", "amount": "20", "unit": "kg", "to": "proc-a",
-            "shipped_on": "2025-05-12",
-        }),
-        "product": ("brand-a", {
-            "gtin": GTIN, "batch": "B-2025/05", "name": "Organic tee",
-            "lots": [{"lot": "tee-1", "amount": "100", "unit": "pcs"}], "description": "A tee.",
-        }),
+        "party": (
+            "operator",
+            {
+                "party": "farm-new",
+                "name": "New Farm",
+                "role": "farm",
+                "country": "IN",
+                "identifiers": {"gln": "0614141000005"},
+                "keys": [FRESH_KEY.public.b64],
+            },
+        ),
+        "labor-attestation": (
+            "audit-a",
+            {
+                "facility": "make-a",
+                "standard": "SA8000",
+                "audit_date": "2025-05-01",
+                "valid_until": "2026-05-01",
+                "outcome": "conditional",
+                "indicators": dict.fromkeys(ILO_INDICATORS, "absent") | {"excessive_overtime": "present"},
+                "workers": 300,
+                "findings": ["overtime above 60 h/week"],
+                "evidence": [{"name": "report.pdf", "sha256": "ab" * 32}],
+            },
+        ),
+        "material-origin": (
+            "farm-a",
+            {
+                "lot": "cot-9",
+                "material": "cotton",
+                "quantity": {"amount": "250.5", "unit": "kg"},
+                "origin": {"country": "IN", "region": "Gujarat", "lat": "22.3", "lon": "-70.8"},
+                "produced_on": "2025-05-10",
+                "certifications": ["organic"],
+            },
+        ),
+        "transformation": (
+            "proc-a",
+            {
+                "process": "spinning",
+                "date": "2025-05-11",
+                "inputs": [{"lot": "cot-1", "amount": "50", "unit": "kg"}],
+                "outputs": [{"lot": "yarn-9", "material": "cotton yarn", "amount": "40", "unit": "kg"}],
+            },
+        ),
+        "shipment": (
+            "farm-a",
+            {
+                "lot": "cot-1",
+                "amount": "20",
+                "unit": "kg",
+                "to": "proc-a",
+                "shipped_on": "2025-05-12",
+            },
+        ),
+        "product": (
+            "brand-a",
+            {
+                "gtin": GTIN,
+                "batch": "B-2025/05",
+                "name": "Organic tee",
+                "lots": [{"lot": "tee-1", "amount": "100", "unit": "pcs"}],
+                "description": "A tee.",
+            },
+        ),
         "revocation": ("farm-a", {"entry": seq["ship_trader"], "reason": "wrong buyer"}),
     }
     issuer, body = bodies[kind]
@@ -92,8 +127,15 @@ def field_of(path: str) -> str:
     return ".".join(parts)
 
 
-TYPES = ("party", "labor-attestation", "material-origin", "transformation", "shipment",
-         "product", "revocation")
+TYPES = (
+    "party",
+    "labor-attestation",
+    "material-origin",
+    "transformation",
+    "shipment",
+    "product",
+    "revocation",
+)
 
 
 @pytest.mark.parametrize("kind", TYPES)
@@ -129,8 +171,7 @@ MALFORMED_VALUES = {
     # JSON that JCS cannot carry faithfully: the error names where it is
     "big-integer": (b'{"statement": 9007199254740993, "signature": {}}', "statement"),
     "lone-surrogate": (b'{"statement": {"id": "\\ud800"}, "signature": {}}', "statement.id"),
-    "too-deep": (b'{"statement": ' + b"[" * 40 + b"]" * 40 + b', "signature": {}}',
-                 "statement" + "[0]" * 32),
+    "too-deep": (b'{"statement": ' + b"[" * 40 + b"]" * 40 + b', "signature": {}}', "statement" + "[0]" * 32),
 }
 
 
@@ -166,29 +207,61 @@ MALFORMED_ENVELOPES = [
     ("extra-member", lambda e: e | {"note": "hi"}, "unknown-field", "note"),
     ("statement-not-object", lambda e: e | {"statement": "x"}, "invalid-field", "statement"),
     ("signature-not-object", lambda e: e | {"signature": "x"}, "invalid-field", "signature"),
-    ("signature-without-sig", lambda e: e | {"signature": {"key_id": e["signature"]["key_id"]}},
-     "missing-field", "signature.sig"),
-    ("signature-extra-member", lambda e: e | {"signature": e["signature"] | {"alg": "ed25519"}},
-     "unknown-field", "signature.alg"),
-    ("key-id-uppercase", lambda e: e | {"signature": e["signature"] | {
-        "key_id": e["signature"]["key_id"].upper()}}, "invalid-field", "signature.key_id"),
-    ("key-id-short", lambda e: e | {"signature": e["signature"] | {"key_id": "abc123"}},
-     "invalid-field", "signature.key_id"),
-    ("sig-not-base64", lambda e: e | {"signature": e["signature"] | {"sig": "!" * 86 + "=="}},
-     "invalid-field", "signature.sig"),
-    ("sig-63-bytes", lambda e: e | {"signature": e["signature"] | {"sig": b64(b"\x01" * 63)}},
-     "invalid-field", "signature.sig"),
-    ("sig-non-canonical-base64", lambda e: e | {"signature": e["signature"] | {
-        "sig": e["signature"]["sig"][:85] + "B=="}}, "invalid-field", "signature.sig"),
-    ("sig-number", lambda e: e | {"signature": e["signature"] | {"sig": 12}},
-     "invalid-field", "signature.sig"),
+    (
+        "signature-without-sig",
+        lambda e: e | {"signature": {"key_id": e["signature"]["key_id"]}},
+        "missing-field",
+        "signature.sig",
+    ),
+    (
+        "signature-extra-member",
+        lambda e: e | {"signature": e["signature"] | {"alg": "ed25519"}},
+        "unknown-field",
+        "signature.alg",
+    ),
+    (
+        "key-id-uppercase",
+        lambda e: e | {"signature": e["signature"] | {"key_id": e["signature"]["key_id"].upper()}},
+        "invalid-field",
+        "signature.key_id",
+    ),
+    (
+        "key-id-short",
+        lambda e: e | {"signature": e["signature"] | {"key_id": "abc123"}},
+        "invalid-field",
+        "signature.key_id",
+    ),
+    (
+        "sig-not-base64",
+        lambda e: e | {"signature": e["signature"] | {"sig": "!" * 86 + "=="}},
+        "invalid-field",
+        "signature.sig",
+    ),
+    (
+        "sig-63-bytes",
+        lambda e: e | {"signature": e["signature"] | {"sig": b64(b"\x01" * 63)}},
+        "invalid-field",
+        "signature.sig",
+    ),
+    (
+        "sig-non-canonical-base64",
+        lambda e: e | {"signature": e["signature"] | {"sig": e["signature"]["sig"][:85] + "B=="}},
+        "invalid-field",
+        "signature.sig",
+    ),
+    (
+        "sig-number",
+        lambda e: e | {"signature": e["signature"] | {"sig": 12}},
+        "invalid-field",
+        "signature.sig",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("change", "code", "field"), [c[1:] for c in MALFORMED_ENVELOPES],
-                         ids=[c[0] for c in MALFORMED_ENVELOPES])
-def test_malformed_envelope_is_refused(cast, stocked, sign_raw, expect_refusal, change, code,
-                                       field):
+@pytest.mark.parametrize(
+    ("change", "code", "field"), [c[1:] for c in MALFORMED_ENVELOPES], ids=[c[0] for c in MALFORMED_ENVELOPES]
+)
+def test_malformed_envelope_is_refused(cast, stocked, sign_raw, expect_refusal, change, code, field):
     good = _envelope(cast, stocked, sign_raw)
     expect_refusal(cast.ledger, change(good), code, 400, field)
 
@@ -221,10 +294,10 @@ STATEMENT_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "path", "value", "code"), [c[1:] for c in STATEMENT_FIELDS],
-                         ids=[c[0] for c in STATEMENT_FIELDS])
-def test_statement_field_is_refused(cast, stocked, sign_raw, expect_refusal, kind, path, value,
-                                    code):
+@pytest.mark.parametrize(
+    ("kind", "path", "value", "code"), [c[1:] for c in STATEMENT_FIELDS], ids=[c[0] for c in STATEMENT_FIELDS]
+)
+def test_statement_field_is_refused(cast, stocked, sign_raw, expect_refusal, kind, path, value, code):
     statement, key = base_statement(cast, stocked, kind)
     envelope = sign_raw(mutated(statement, path, value), key)
     expect_refusal(cast.ledger, envelope, code, 400, field_of(path))
@@ -250,8 +323,9 @@ UNKNOWN_BODY_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "path"), UNKNOWN_BODY_FIELDS,
-                         ids=[f"{k}-{p}" for k, p in UNKNOWN_BODY_FIELDS])
+@pytest.mark.parametrize(
+    ("kind", "path"), UNKNOWN_BODY_FIELDS, ids=[f"{k}-{p}" for k, p in UNKNOWN_BODY_FIELDS]
+)
 def test_unknown_field_in_body_is_refused(cast, stocked, sign_raw, expect_refusal, kind, path):
     statement, key = base_statement(cast, stocked, kind)
     envelope = sign_raw(mutated(statement, path, "x"), key)
@@ -259,16 +333,22 @@ def test_unknown_field_in_body_is_refused(cast, stocked, sign_raw, expect_refusa
 
 
 MISSING_BODY_FIELDS = [
-    ("party", "body.keys"), ("party", "body.identifiers"), ("labor-attestation", "body.indicators"),
+    ("party", "body.keys"),
+    ("party", "body.identifiers"),
+    ("labor-attestation", "body.indicators"),
     ("labor-attestation", "body.indicators.debt_bondage"),
     ("material-origin", "body.quantity.unit"),
-    ("material-origin", "body.origin.country"), ("transformation", "body.outputs.0.material"),
-    ("shipment", "body.to"), ("product", "body.batch"), ("revocation", "body.reason"),
+    ("material-origin", "body.origin.country"),
+    ("transformation", "body.outputs.0.material"),
+    ("shipment", "body.to"),
+    ("product", "body.batch"),
+    ("revocation", "body.reason"),
 ]
 
 
-@pytest.mark.parametrize(("kind", "path"), MISSING_BODY_FIELDS,
-                         ids=[f"{k}-{p}" for k, p in MISSING_BODY_FIELDS])
+@pytest.mark.parametrize(
+    ("kind", "path"), MISSING_BODY_FIELDS, ids=[f"{k}-{p}" for k, p in MISSING_BODY_FIELDS]
+)
 def test_missing_body_field_is_refused(cast, stocked, sign_raw, expect_refusal, kind, path):
     statement, key = base_statement(cast, stocked, kind)
     envelope = sign_raw(mutated(statement, path, DELETE), key)
@@ -341,8 +421,9 @@ BAD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "path", "value"), [c[1:] for c in BAD_VALUES],
-                         ids=[c[0] for c in BAD_VALUES])
+@pytest.mark.parametrize(
+    ("kind", "path", "value"), [c[1:] for c in BAD_VALUES], ids=[c[0] for c in BAD_VALUES]
+)
 def test_bad_value_is_refused(cast, stocked, sign_raw, expect_refusal, kind, path, value):
     statement, key = base_statement(cast, stocked, kind)
     envelope = sign_raw(mutated(statement, path, value), key)
@@ -352,23 +433,22 @@ def test_bad_value_is_refused(cast, stocked, sign_raw, expect_refusal, kind, pat
 def test_input_lot_that_is_also_an_output_is_refused(cast, stocked, sign_raw, expect_refusal):
     statement, key = base_statement(cast, stocked, "transformation")
     statement = mutated(statement, "body.outputs.0.lot", "cot-1")
-    expect_refusal(cast.ledger, sign_raw(statement, key), "invalid-field", 400,
-                   "statement.body.inputs[0].lot")
+    expect_refusal(
+        cast.ledger, sign_raw(statement, key), "invalid-field", 400, "statement.body.inputs[0].lot"
+    )
 
 
 def test_lot_listed_twice_is_refused(cast, stocked, sign_raw, expect_refusal):
     statement, key = base_statement(cast, stocked, "product")
     statement["body"]["lots"].append({"lot": "tee-1", "amount": "1", "unit": "pcs"})
-    expect_refusal(cast.ledger, sign_raw(statement, key), "invalid-field", 400,
-                   "statement.body.lots[1]")
+    expect_refusal(cast.ledger, sign_raw(statement, key), "invalid-field", 400, "statement.body.lots[1]")
 
 
 FLOAT_AMOUNTS = {"float": "20.5", "exponent": "2e1", "negative-float": "-20.0"}
 
 
 @pytest.mark.parametrize("number", FLOAT_AMOUNTS.values(), ids=FLOAT_AMOUNTS.keys())
-def test_amount_as_json_float_is_refused_naming_the_field(cast, stocked, sign_raw, expect_refusal,
-                                                          number):
+def test_amount_as_json_float_is_refused_naming_the_field(cast, stocked, sign_raw, expect_refusal, number):
     statement, key = base_statement(cast, stocked, "shipment")
     text = json.dumps(sign_raw(statement, key)).replace('"amount": "20"', f'"amount": {number}')
     assert number in text
@@ -402,8 +482,9 @@ GOOD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "path", "value"), [c[1:] for c in GOOD_VALUES],
-                         ids=[c[0] for c in GOOD_VALUES])
+@pytest.mark.parametrize(
+    ("kind", "path", "value"), [c[1:] for c in GOOD_VALUES], ids=[c[0] for c in GOOD_VALUES]
+)
 def test_good_value_is_accepted_verbatim(cast, stocked, sign_raw, submit, kind, path, value):
     statement, key = base_statement(cast, stocked, kind)
     statement = mutated(statement, path, value)
@@ -455,9 +536,9 @@ def test_signed_message_is_prefix_and_canonical_statement(cast, stocked):
     st = Statement.from_json(statement)
     assert st.canonical == jcs(statement)
     assert st.message == b"provenance-ledger/v1 statement\n" + jcs(statement)
-    envelope = Envelope.from_json({"statement": statement,
-                                   "signature": {"key_id": key.public.key_id,
-                                                 "sig": b64(key.sign(st.message))}})
+    envelope = Envelope.from_json(
+        {"statement": statement, "signature": {"key_id": key.public.key_id, "sig": b64(key.sign(st.message))}}
+    )
     envelope.verify(key.public)
     assert envelope.to_json()["statement"] is statement
 
@@ -466,8 +547,7 @@ def test_statement_is_signed_over_canonical_bytes_not_as_written(cast, stocked, 
     """Members in any order and any whitespace: the signature is over JCS, so it verifies."""
     statement, key = base_statement(cast, stocked, "shipment")
     envelope = sign_raw(statement, key)
-    reordered = {"signature": envelope["signature"],
-                 "statement": dict(reversed(list(statement.items())))}
+    reordered = {"signature": envelope["signature"], "statement": dict(reversed(list(statement.items())))}
     text = json.dumps(reordered, indent=3, sort_keys=False)
     appended = submit(cast.ledger, text)
     assert appended.entry.statement.canonical == jcs(statement)

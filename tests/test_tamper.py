@@ -66,35 +66,45 @@ def _build_base(home: Path) -> Base:
     b = Builder(led, seed="tamper-tests")
     seq: dict[str, int] = {}
     with b.batch():
-        for pid, role, country in (("farm-a", "farm", "IN"), ("proc-a", "processor", "IN"),
-                                   ("make-a", "manufacturer", "BD"), ("brand-a", "brand", "SE"),
-                                   ("trade-a", "trader", "HK"), ("audit-a", "auditor", "CH")):
+        for pid, role, country in (
+            ("farm-a", "farm", "IN"),
+            ("proc-a", "processor", "IN"),
+            ("make-a", "manufacturer", "BD"),
+            ("brand-a", "brand", "SE"),
+            ("trade-a", "trader", "HK"),
+            ("audit-a", "auditor", "CH"),
+        ):
             b.party(pid, pid.title(), role, country)
     seq["party_farm"], seq["party_trade"] = 1, 5  # the order of the batch above
     with b.batch():
         b.origin("farm-a", "cot-1", "cotton", "1000", "kg", country="IN", produced_on="2025-05-01")
         b.ship("farm-a", "cot-1", "600", "kg", "proc-a", "2025-05-02")
     seq["origin"], seq["ship_cotton"] = led.size - 2, led.size - 1
-    seq["spin"] = b.transform("proc-a", "spinning", "2025-05-03", [("cot-1", "500", "kg")],
-                              [("yarn-1", "cotton yarn", "400", "kg")])
+    seq["spin"] = b.transform(
+        "proc-a", "spinning", "2025-05-03", [("cot-1", "500", "kg")], [("yarn-1", "cotton yarn", "400", "kg")]
+    )
     seq["ship_yarn"] = b.ship("proc-a", "yarn-1", "400", "kg", "make-a", "2025-05-04")
-    seq["rotation"] = b.party("farm-a", "Farm-A", "farm", "IN",
-                              keys=[PrivateKey.from_seed(b"\x61" * 32)])
-    seq["origin_2"] = b.origin("farm-a", "cot-2", "cotton", "80", "kg", country="IN",
-                               produced_on="2025-05-05")
-    seq["sew"] = b.transform("make-a", "sewing", "2025-05-05", [("yarn-1", "300", "kg")],
-                             [("tee-1", "t-shirt", "1000", "pcs")])
+    seq["rotation"] = b.party("farm-a", "Farm-A", "farm", "IN", keys=[PrivateKey.from_seed(b"\x61" * 32)])
+    seq["origin_2"] = b.origin(
+        "farm-a", "cot-2", "cotton", "80", "kg", country="IN", produced_on="2025-05-05"
+    )
+    seq["sew"] = b.transform(
+        "make-a", "sewing", "2025-05-05", [("yarn-1", "300", "kg")], [("tee-1", "t-shirt", "1000", "pcs")]
+    )
     seq["ship_tees"] = b.ship("make-a", "tee-1", "800", "pcs", "brand-a", "2025-05-06")
     seq["product"] = b.product("brand-a", GTIN, "B1", "Tee", [("tee-1", "100", "pcs")])
-    seq["audit"] = b.audit("audit-a", "proc-a", standard="SA8000", audit_date="2025-04-01",
-                           valid_until="2026-04-01")
+    seq["audit"] = b.audit(
+        "audit-a", "proc-a", standard="SA8000", audit_date="2025-04-01", valid_until="2026-04-01"
+    )
     seq["ship_trader"] = b.ship("farm-a", "cot-2", "50", "kg", "trade-a", "2025-05-07")
     seq["revocation"] = b.revoke("farm-a", seq["ship_trader"], "wrong buyer")
     size = led.size
     sizes = [r[0] for r in led.conn.execute("SELECT size FROM checkpoints ORDER BY size")]
     keys = dict(b.keys)
-    assert [led.entry(seq["party_farm"]).statement.body["party"],
-            led.entry(seq["party_trade"]).statement.body["party"]] == ["farm-a", "trade-a"]
+    assert [
+        led.entry(seq["party_farm"]).statement.body["party"],
+        led.entry(seq["party_trade"]).statement.body["party"],
+    ] == ["farm-a", "trade-a"]
     assert verify_ledger(led.conn).ok
     led.close()
     return Base(home, seq, keys, size, sizes)
@@ -123,8 +133,13 @@ def problems_at(report: Report, seq: int | None, fragment: str) -> list[str]:
 
 def run_verify(home: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
-    return subprocess.run([str(PROVENANCE), "verify", "--home", str(home), *extra],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [str(PROVENANCE), "verify", "--home", str(home), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 # -- the damage -----------------------------------------------------------------------------
@@ -141,8 +156,7 @@ def _store(conn: sqlite3.Connection, seq: int, entry: dict, *, rehash: bool = Tr
     canonical = jcs(entry)
     conn.execute("UPDATE entries SET canonical = ? WHERE seq = ?", (canonical, seq))
     if rehash:
-        conn.execute("UPDATE entries SET hash = ? WHERE seq = ?",
-                     (merkle.leaf_hash(canonical), seq))
+        conn.execute("UPDATE entries SET hash = ? WHERE seq = ?", (merkle.leaf_hash(canonical), seq))
 
 
 def edit_body(seq_name: str, rehash: bool) -> Tamper:
@@ -168,9 +182,10 @@ def resign_with_own_key(conn: sqlite3.Connection, base: Base) -> None:
     entry = _entry(conn, seq)
     entry["statement"]["body"]["amount"] = "40"
     attacker = PrivateKey.from_seed(b"\x66" * 32)
-    entry["signature"] = {"key_id": attacker.public.key_id,
-                          "sig": b64(attacker.sign(b"provenance-ledger/v1 statement\n"
-                                                   + jcs(entry["statement"])))}
+    entry["signature"] = {
+        "key_id": attacker.public.key_id,
+        "sig": b64(attacker.sign(b"provenance-ledger/v1 statement\n" + jcs(entry["statement"]))),
+    }
     _store(conn, seq, entry)
 
 
@@ -215,8 +230,10 @@ def non_canonical_bytes(conn: sqlite3.Connection, base: Base) -> None:
     seq = base.seq["audit"]
     entry = _entry(conn, seq)
     canonical = json.dumps(entry, indent=1).encode()
-    conn.execute("UPDATE entries SET canonical = ?, hash = ? WHERE seq = ?",
-                 (canonical, merkle.leaf_hash(canonical), seq))
+    conn.execute(
+        "UPDATE entries SET canonical = ?, hash = ? WHERE seq = ?",
+        (canonical, merkle.leaf_hash(canonical), seq),
+    )
 
 
 def edit_holdings_balance(conn: sqlite3.Connection, base: Base) -> None:
@@ -233,8 +250,7 @@ def add_holdings_row(conn: sqlite3.Connection, base: Base) -> None:
 
 def replace_active_key(conn: sqlite3.Connection, base: Base) -> None:
     attacker = PrivateKey.from_seed(b"\x67" * 32).public
-    conn.execute("UPDATE keys SET public = ? WHERE party = 'farm-a' AND until_seq IS NULL",
-                 (attacker.b64,))
+    conn.execute("UPDATE keys SET public = ? WHERE party = 'farm-a' AND until_seq IS NULL", (attacker.b64,))
 
 
 def reactivate_retired_key(conn: sqlite3.Connection, base: Base) -> None:
@@ -243,9 +259,10 @@ def reactivate_retired_key(conn: sqlite3.Connection, base: Base) -> None:
 
 def add_key(conn: sqlite3.Connection, base: Base) -> None:
     attacker = PrivateKey.from_seed(b"\x68" * 32).public
-    conn.execute("INSERT INTO keys (party, key_id, public, from_seq, until_seq) VALUES"
-                 " ('brand-a', ?, ?, ?, NULL)",
-                 (attacker.key_id, attacker.b64, base.seq["product"]))
+    conn.execute(
+        "INSERT INTO keys (party, key_id, public, from_seq, until_seq) VALUES ('brand-a', ?, ?, ?, NULL)",
+        (attacker.key_id, attacker.b64, base.seq["product"]),
+    )
 
 
 def change_party_role(conn: sqlite3.Connection, base: Base) -> None:
@@ -265,8 +282,7 @@ def forget_statement_id(conn: sqlite3.Connection, base: Base) -> None:
 
 
 def edit_merkle_node(conn: sqlite3.Connection, base: Base) -> None:
-    conn.execute("UPDATE nodes SET hash = ? WHERE level = 0 AND idx = ?",
-                 (b"\x00" * 32, base.seq["spin"]))
+    conn.execute("UPDATE nodes SET hash = ? WHERE level = 0 AND idx = ?", (b"\x00" * 32, base.seq["spin"]))
 
 
 def edit_checkpoint_root(conn: sqlite3.Connection, base: Base) -> None:
@@ -278,8 +294,7 @@ def forge_checkpoint(conn: sqlite3.Connection, base: Base) -> None:
     size = base.seq["spin"] + 1
     forger = Signer(ORIGIN, PrivateKey.from_seed(b"\x69" * 32))
     note = SignedCheckpoint.sign(Checkpoint(ORIGIN, size, b"\x02" * 32), forger).note
-    conn.execute("UPDATE checkpoints SET note = ?, root = ? WHERE size = ?",
-                 (note, b"\x02" * 32, size))
+    conn.execute("UPDATE checkpoints SET note = ?, root = ? WHERE size = ?", (note, b"\x02" * 32, size))
 
 
 def edit_origin(conn: sqlite3.Connection, base: Base) -> None:
@@ -299,69 +314,110 @@ def replay_as_new_entry(conn: sqlite3.Connection, base: Base) -> None:
     last = _entry(conn, base.size - 1)
     old = _entry(conn, base.seq["ship_yarn"])
     prev = merkle.leaf_hash(jcs(last)).hex()
-    entry = {"seq": base.size, "prev": prev, "recorded_at": last["recorded_at"],
-             "statement": old["statement"], "signature": old["signature"]}
+    entry = {
+        "seq": base.size,
+        "prev": prev,
+        "recorded_at": last["recorded_at"],
+        "statement": old["statement"],
+        "signature": old["signature"],
+    }
     canonical = jcs(entry)
     st = old["statement"]
-    conn.execute("INSERT INTO entries (seq, hash, canonical, type, issuer, stmt_id, recorded_at)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (base.size, merkle.leaf_hash(canonical), canonical, st["type"], st["issuer"],
-                  st["id"], entry["recorded_at"]))
+    conn.execute(
+        "INSERT INTO entries (seq, hash, canonical, type, issuer, stmt_id, recorded_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            base.size,
+            merkle.leaf_hash(canonical),
+            canonical,
+            st["type"],
+            st["issuer"],
+            st["id"],
+            entry["recorded_at"],
+        ),
+    )
 
 
 # (name, damage, seq reported (a Base.seq name, an int, or a function of Base), message part)
 CASES: list[tuple[str, Tamper, Callable[[Base], int | None], str]] = [
-    ("statement-body-edited", edit_body("ship_yarn", rehash=True),
-     lambda b: b.seq["ship_yarn"], "signature does not verify"),
-    ("statement-body-edited-chain-broken", edit_body("ship_yarn", rehash=True),
-     lambda b: b.seq["ship_yarn"] + 1, "hash chain is broken"),
-    ("statement-body-edited-hash-kept", edit_body("ship_yarn", rehash=False),
-     lambda b: b.seq["ship_yarn"], "stored entry hash does not match"),
+    (
+        "statement-body-edited",
+        edit_body("ship_yarn", rehash=True),
+        lambda b: b.seq["ship_yarn"],
+        "signature does not verify",
+    ),
+    (
+        "statement-body-edited-chain-broken",
+        edit_body("ship_yarn", rehash=True),
+        lambda b: b.seq["ship_yarn"] + 1,
+        "hash chain is broken",
+    ),
+    (
+        "statement-body-edited-hash-kept",
+        edit_body("ship_yarn", rehash=False),
+        lambda b: b.seq["ship_yarn"],
+        "stored entry hash does not match",
+    ),
     ("signature-edited", edit_signature, lambda b: b.seq["ship_yarn"], "signature does not verify"),
-    ("resigned-with-attackers-key", resign_with_own_key, lambda b: b.seq["ship_yarn"],
-     "unknown-key"),
+    ("resigned-with-attackers-key", resign_with_own_key, lambda b: b.seq["ship_yarn"], "unknown-key"),
     ("entry-deleted-in-the-middle", delete_entry("spin"), lambda b: b.seq["spin"], "missing"),
     ("entries-swapped", swap_entries, lambda b: b.seq["sew"], "is stored at seq"),
     ("entries-swapped-second", swap_entries, lambda b: b.seq["ship_tees"], "is stored at seq"),
-    ("issuer-column-changed", change_issuer_column, lambda b: b.seq["ship_yarn"],
-     "index columns"),
-    ("issuer-in-statement-changed", change_issuer_in_statement, lambda b: b.seq["ship_tees"],
-     "replay refuses this entry"),
+    ("issuer-column-changed", change_issuer_column, lambda b: b.seq["ship_yarn"], "index columns"),
+    (
+        "issuer-in-statement-changed",
+        change_issuer_in_statement,
+        lambda b: b.seq["ship_tees"],
+        "replay refuses this entry",
+    ),
     ("recorded-at-moved-back", change_recorded_at, lambda b: b.seq["spin"], "goes back"),
     ("non-canonical-bytes", non_canonical_bytes, lambda b: b.seq["audit"], "canonical"),
     # farm-a's balance of cot-1 was last changed by its shipment to proc-a
-    ("holdings-balance-edited", edit_holdings_balance, lambda b: b.seq["ship_cotton"],
-     "derived table holdings"),
-    ("keys-public-key-replaced", replace_active_key, lambda b: b.seq["rotation"],
-     "derived table keys"),
-    ("keys-retired-key-reactivated", reactivate_retired_key, lambda b: b.seq["party_farm"],
-     "derived table keys"),
+    (
+        "holdings-balance-edited",
+        edit_holdings_balance,
+        lambda b: b.seq["ship_cotton"],
+        "derived table holdings",
+    ),
+    ("keys-public-key-replaced", replace_active_key, lambda b: b.seq["rotation"], "derived table keys"),
+    (
+        "keys-retired-key-reactivated",
+        reactivate_retired_key,
+        lambda b: b.seq["party_farm"],
+        "derived table keys",
+    ),
     ("keys-key-added", add_key, lambda b: b.seq["product"], "derived table keys"),
-    ("parties-role-changed", change_party_role, lambda b: b.seq["party_trade"],
-     "derived table parties"),
+    ("parties-role-changed", change_party_role, lambda b: b.seq["party_trade"], "derived table parties"),
     ("lots-amount-edited", change_lot_amount, lambda b: b.seq["origin"], "derived table lots"),
-    ("revocation-forgotten", forget_revocation, lambda b: b.seq["revocation"],
-     "derived table revocations"),
-    ("statement-id-forgotten", forget_statement_id, lambda b: b.seq["audit"],
-     "derived table statement_ids"),
+    ("revocation-forgotten", forget_revocation, lambda b: b.seq["revocation"], "derived table revocations"),
+    ("statement-id-forgotten", forget_statement_id, lambda b: b.seq["audit"], "derived table statement_ids"),
     ("merkle-node-edited", edit_merkle_node, lambda b: b.seq["spin"], "stored Merkle node"),
-    ("checkpoint-row-root-edited", edit_checkpoint_root, lambda b: b.seq["spin"],
-     "does not match its signed note"),
+    (
+        "checkpoint-row-root-edited",
+        edit_checkpoint_root,
+        lambda b: b.seq["spin"],
+        "does not match its signed note",
+    ),
     ("checkpoint-forged", forge_checkpoint, lambda b: b.seq["spin"], "does not verify"),
     ("origin-renamed", edit_origin, lambda b: 0, "genesis origin"),
-    ("latest-checkpoint-deleted", delete_latest_checkpoint, lambda b: b.checkpoint_sizes[-2],
-     "not covered by any checkpoint"),
-    ("merkle-node-deleted", delete_merkle_node, lambda b: b.seq["spin"] // 2 * 2,
-     "is missing"),
-    ("envelope-replayed-as-new-entry", replay_as_new_entry, lambda b: b.size,
-     "replay refuses this entry: replay"),
-    ("envelope-replayed-not-covered", replay_as_new_entry, lambda b: b.size,
-     "not covered by any checkpoint"),
+    (
+        "latest-checkpoint-deleted",
+        delete_latest_checkpoint,
+        lambda b: b.checkpoint_sizes[-2],
+        "not covered by any checkpoint",
+    ),
+    ("merkle-node-deleted", delete_merkle_node, lambda b: b.seq["spin"] // 2 * 2, "is missing"),
+    (
+        "envelope-replayed-as-new-entry",
+        replay_as_new_entry,
+        lambda b: b.size,
+        "replay refuses this entry: replay",
+    ),
+    ("envelope-replayed-not-covered", replay_as_new_entry, lambda b: b.size, "not covered by any checkpoint"),
 ]
 
 
-@pytest.mark.parametrize(("damage", "where", "what"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("damage", "where", "what"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_damage_is_reported_at_its_seq(base, tmp_path, damage, where, what):
     home = copy_home(base.home, tmp_path / "copy")
     with sqlite3.connect(home / "ledger.db") as conn:
@@ -381,20 +437,21 @@ HOLDINGS_ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("damage", "step"), [c[1:] for c in HOLDINGS_ROWS],
-                         ids=[c[0] for c in HOLDINGS_ROWS])
+@pytest.mark.parametrize(
+    ("damage", "step"), [c[1:] for c in HOLDINGS_ROWS], ids=[c[0] for c in HOLDINGS_ROWS]
+)
 def test_holdings_row_added_or_deleted_is_reported_at_its_seq(base, tmp_path, damage, step):
     home = copy_home(base.home, tmp_path / "copy")
     with sqlite3.connect(home / "ledger.db") as conn:
         damage(conn, base)
     conn.close()
     report = audit(home)
-    assert problems_at(report, base.seq[step], "derived table holdings"), \
-        "\n".join(map(str, report.problems))
+    assert problems_at(report, base.seq[step], "derived table holdings"), "\n".join(map(str, report.problems))
 
 
-@pytest.mark.parametrize(("damage", "step"), [c[1:] for c in HOLDINGS_ROWS],
-                         ids=[c[0] for c in HOLDINGS_ROWS])
+@pytest.mark.parametrize(
+    ("damage", "step"), [c[1:] for c in HOLDINGS_ROWS], ids=[c[0] for c in HOLDINGS_ROWS]
+)
 def test_holdings_row_added_or_deleted_is_reported(base, tmp_path, damage, step):
     home = copy_home(base.home, tmp_path / "copy")
     with sqlite3.connect(home / "ledger.db") as conn:
@@ -411,13 +468,17 @@ def test_an_untouched_copy_verifies(base, tmp_path):
     assert report.size == base.size
 
 
-CLI_CASES = [c for c in CASES if c[0] in ("statement-body-edited", "entry-deleted-in-the-middle",
-                                          "holdings-balance-edited")]
+CLI_CASES = [
+    c
+    for c in CASES
+    if c[0] in ("statement-body-edited", "entry-deleted-in-the-middle", "holdings-balance-edited")
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("damage", "where", "what"), [c[1:] for c in CLI_CASES],
-                         ids=[c[0] for c in CLI_CASES])
+@pytest.mark.parametrize(
+    ("damage", "where", "what"), [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES]
+)
 def test_provenance_verify_reports_damage(base, tmp_path, damage, where, what):
     home = copy_home(base.home, tmp_path / "copy")
     with sqlite3.connect(home / "ledger.db") as conn:
@@ -441,8 +502,7 @@ def grow(home: Path, base: Base, lots: list[str], *, seed: str) -> str:
         b.keys.update(base.keys)
         with b.batch():
             for lot in lots:
-                b.origin("proc-a", lot, "recycled cotton", "5", "kg", country="IN",
-                         produced_on="2025-05-20")
+                b.origin("proc-a", lot, "recycled cotton", "5", "kg", country="IN", produced_on="2025-05-20")
         return led.latest_checkpoint().note
 
 
@@ -466,12 +526,12 @@ def test_truncation_that_leaves_no_trace_needs_a_kept_checkpoint(grown, tmp_path
         conn.execute("DELETE FROM entries WHERE seq >= ?", (size,))
         conn.execute("DELETE FROM checkpoints WHERE size > ?", (size,))
         for level in range(8):
-            conn.execute("DELETE FROM nodes WHERE level = ? AND (idx + 1) * ? > ?",
-                         (level, 1 << level, size))
+            conn.execute("DELETE FROM nodes WHERE level = ? AND (idx + 1) * ? > ?", (level, 1 << level, size))
         conn.execute("ATTACH DATABASE ? AS old", (str(older / "ledger.db"),))
-        for (table,) in conn.execute("SELECT name FROM old.sqlite_master WHERE type = 'table'"
-                                     " AND name NOT IN ('entries', 'nodes', 'checkpoints', 'meta')"
-                                     ).fetchall():
+        for (table,) in conn.execute(
+            "SELECT name FROM old.sqlite_master WHERE type = 'table'"
+            " AND name NOT IN ('entries', 'nodes', 'checkpoints', 'meta')"
+        ).fetchall():
             conn.execute(f"DELETE FROM main.{table}")
             conn.execute(f"INSERT INTO main.{table} SELECT * FROM old.{table}")
         conn.commit()
@@ -512,7 +572,7 @@ def test_rollback_to_an_older_copy_is_caught_by_a_newer_kept_checkpoint(grown, t
 def test_another_ledger_under_the_same_origin_fails_the_kept_checkpoint(base, tmp_path):
     other = Ledger.init(tmp_path / "other", ORIGIN, clock=lambda: NOW)
     other.close()
-    kept = (tmp_path / "kept.txt")
+    kept = tmp_path / "kept.txt"
     with Ledger.open(base.home, readonly=True) as led:
         kept.write_text(led.latest_checkpoint().note)
     report = audit(tmp_path / "other", external=kept.read_text())
@@ -576,11 +636,21 @@ def test_forged_signature_is_found_among_many(base, tmp_path):
     with Ledger.open(home, clock=lambda: NOW) as led:
         b = Builder(led, seed="big")
         b.keys.update(base.keys)
-        envelopes = [b.envelope("material-origin", "proc-a",
-                                {"lot": f"big-{i}", "material": "recycled cotton",
-                                 "quantity": {"amount": "1", "unit": "kg"},
-                                 "origin": {"country": "IN"}, "produced_on": "2025-05-20",
-                                 "certifications": []}) for i in range(1100)]
+        envelopes = [
+            b.envelope(
+                "material-origin",
+                "proc-a",
+                {
+                    "lot": f"big-{i}",
+                    "material": "recycled cotton",
+                    "quantity": {"amount": "1", "unit": "kg"},
+                    "origin": {"country": "IN"},
+                    "produced_on": "2025-05-20",
+                    "certifications": [],
+                },
+            )
+            for i in range(1100)
+        ]
         led.append(envelopes)
         size = led.size
     victim = size - 300

@@ -29,9 +29,9 @@ from scenarios import (
 )
 
 from ledger.cli import main
+from ledger.entries import EntrySet
 from ledger.errors import InvalidField, NotFound
 from ledger.policy import Policy
-from ledger.entries import EntrySet
 from ledger.trace import custody_route, derive, trace_product
 
 PROVENANCE = Path(sys.executable).with_name("provenance")
@@ -52,34 +52,68 @@ def test_graph_of_the_tee(tmp_path: Path) -> None:
     got = [(x["seq"], x["kind"], x["tier"], x["party"]) for x in t["steps"]]
     assert got == [
         (s["product"], "product", 0, BRAND),
-        (s["knit"], "transformation", 1, KNITTER), (s["ship:knitter"], "shipment", 1, KNITTER),
-        (s["spin"], "transformation", 2, MILL), (s["ship:mill"], "shipment", 2, MILL),
-        (s["origin"], "origin", 3, FARM), (s["ship:farm"], "shipment", 3, FARM),
+        (s["knit"], "transformation", 1, KNITTER),
+        (s["ship:knitter"], "shipment", 1, KNITTER),
+        (s["spin"], "transformation", 2, MILL),
+        (s["ship:mill"], "shipment", 2, MILL),
+        (s["origin"], "origin", 3, FARM),
+        (s["ship:farm"], "shipment", 3, FARM),
     ]
     knit = step(t, s["knit"])
     assert (knit["role"], knit["country"], knit["date"], knit["process"]) == (
-        "manufacturer", "BD", "2025-05-10", "knitting and sewing")
+        "manufacturer",
+        "BD",
+        "2025-05-10",
+        "knitting and sewing",
+    )
     assert knit["inputs"] == [{"lot": "YARN-1", "amount": "800", "unit": "kg"}]
-    assert knit["outputs"] == [{"lot": "TEE-1", "material": "organic cotton T-shirt",
-                                "amount": "2000", "unit": "pcs"}]
+    assert knit["outputs"] == [
+        {"lot": "TEE-1", "material": "organic cotton T-shirt", "amount": "2000", "unit": "pcs"}
+    ]
     ship = step(t, s["ship:mill"])
     assert ship["to"] == KNITTER and ship["inputs"] == ship["outputs"]
     origin = step(t, s["origin"])
-    assert (origin["region"], origin["material"], origin["date"]) == (
-        "Gujarat", "seed cotton", "2025-03-01")
-    assert t["product"] == {"gtin": c.gtin, "batch": c.batch, "name": "Organic tee, white",
-                            "description": "100% organic cotton", "brand": BRAND,
-                            "seq": s["product"]}
-    assert t["origins"] == [{"lot": "COT-1", "material": "seed cotton", "party": FARM,
-                             "country": "IN", "region": "Gujarat", "produced_on": "2025-03-01",
-                             "amount": "1000", "unit": "kg", "seq": s["origin"], "share": "1"}]
+    assert (origin["region"], origin["material"], origin["date"]) == ("Gujarat", "seed cotton", "2025-03-01")
+    assert t["product"] == {
+        "gtin": c.gtin,
+        "batch": c.batch,
+        "name": "Organic tee, white",
+        "description": "100% organic cotton",
+        "brand": BRAND,
+        "seq": s["product"],
+    }
+    assert t["origins"] == [
+        {
+            "lot": "COT-1",
+            "material": "seed cotton",
+            "party": FARM,
+            "country": "IN",
+            "region": "Gujarat",
+            "produced_on": "2025-03-01",
+            "amount": "1000",
+            "unit": "kg",
+            "seq": s["origin"],
+            "share": "1",
+        }
+    ]
     assert set(t["parties"]) == {AUDITOR, BRAND, FARM, KNITTER, MILL}
-    assert t["parties"][MILL] == {"name": "Surat Spinning Mills", "role": "processor",
-                                  "country": "IN", "identifiers": {}}
+    assert t["parties"][MILL] == {
+        "name": "Surat Spinning Mills",
+        "role": "processor",
+        "country": "IN",
+        "identifiers": {},
+    }
     lots = {x["lot"]: x for x in t["lots"]}
-    assert lots["YARN-1"] == {"lot": "YARN-1", "traced": "800", "used_by": [s["knit"]],
-                              "shipments": [s["ship:mill"]], "material": "combed cotton yarn",
-                              "amount": "800", "unit": "kg", "created_by": s["spin"]}
+    assert lots["YARN-1"] == {
+        "lot": "YARN-1",
+        "traced": "800",
+        "used_by": [s["knit"]],
+        "shipments": [s["ship:mill"]],
+        "material": "combed cotton yarn",
+        "amount": "800",
+        "unit": "kg",
+        "created_by": s["spin"],
+    }
     assert t["as_of"] is None and t["size"] == c.ledger.size and t["corrections"] == []
 
 
@@ -92,13 +126,17 @@ def test_steps_carry_role_and_country_at_the_time(tmp_path: Path) -> None:
 
 
 def test_quantities_follow_through_and_mixed_units_are_said(tmp_path: Path) -> None:
-    c = tee_chain(tmp_path, second_origin=True, labels=True, product_pcs="500",
-                  audited=(FARM, "amreli-organic", MILL, KNITTER, LABELS))
+    c = tee_chain(
+        tmp_path,
+        second_origin=True,
+        labels=True,
+        product_pcs="500",
+        audited=(FARM, "amreli-organic", MILL, KNITTER, LABELS),
+    )
     t = trace(c)
     got = {o["lot"]: (o["amount"], o["unit"], o["share"]) for o in t["origins"]}
     # 500 of 2000 shirts: a quarter of the knitter's 800 kg yarn and 400 m of labels.
-    assert got == {"COT-1": ("150", "kg", "0.6"), "COT-2": ("100", "kg", "0.4"),
-                   "LBL-1": ("100", "m", "1")}
+    assert got == {"COT-1": ("150", "kg", "0.6"), "COT-2": ("100", "kg", "0.4"), "LBL-1": ("100", "m", "1")}
     (info,) = [f for f in t["findings"] if f["code"] == "mixed-units"]
     assert info["severity"] == "info" and "kg, m" in info["message"]
     assert t["verdict"] == "compliant"
@@ -117,28 +155,35 @@ def test_bench_product_six_tiers_fifty_origins(tmp_path: Path) -> None:
 def test_corrected_shipment_is_used_and_shown(tmp_path: Path) -> None:
     """A supplier ships the wrong amount, revokes it and ships again before the yarn is used."""
     b = new_builder(tmp_path / "h")
-    for pid, name, role, country in [(AUDITOR, "Veritas", "auditor", "FR"),
-                                     (MILL, "Surat Spinning Mills", "processor", "IN"),
-                                     (KNITTER, "Dhaka Knitwear", "manufacturer", "BD"),
-                                     (BRAND, "Acme Apparel", "brand", "DE")]:
+    for pid, name, role, country in [
+        (AUDITOR, "Veritas", "auditor", "FR"),
+        (MILL, "Surat Spinning Mills", "processor", "IN"),
+        (KNITTER, "Dhaka Knitwear", "manufacturer", "BD"),
+        (BRAND, "Acme Apparel", "brand", "DE"),
+    ]:
         b.party(pid, name, role, country)
         if role != "auditor":
             audit(b, pid)
-    b.origin(MILL, "PET-1", "recycled PET flakes", "900", "kg", country="IN",
-             produced_on="2025-03-01")
+    b.origin(MILL, "PET-1", "recycled PET flakes", "900", "kg", country="IN", produced_on="2025-03-01")
     wrong = b.ship(MILL, "PET-1", "700", "kg", KNITTER, "2025-04-15")
     rev = b.revoke(MILL, wrong, "wrong amount: 900 kg were shipped")
     right = b.ship(MILL, "PET-1", "900", "kg", KNITTER, "2025-04-15")
-    b.transform(KNITTER, "knitting", "2025-05-01", [("PET-1", "900", "kg")],
-                [("FLEECE-1", "fleece jacket", "300", "pcs")])
+    b.transform(
+        KNITTER,
+        "knitting",
+        "2025-05-01",
+        [("PET-1", "900", "kg")],
+        [("FLEECE-1", "fleece jacket", "300", "pcs")],
+    )
     b.ship(KNITTER, "FLEECE-1", "300", "pcs", BRAND, "2025-05-10")
     b.product(BRAND, "09506000134352", "F1", "Fleece", [("FLEECE-1", "300", "pcs")])
     t = trace_product(b.ledger, "09506000134352", "F1").to_json()
     assert t["verdict"] == "compliant"
     shipments = {s["seq"] for s in t["steps"] if s["kind"] == "shipment"}
     assert right in shipments and wrong not in shipments
-    assert [(x["revoked"], x["by"], x["type"], x["party"], x["reason"]) for x in t["corrections"]] \
-        == [(wrong, rev, "shipment", MILL, "wrong amount: 900 kg were shipped")]
+    assert [(x["revoked"], x["by"], x["type"], x["party"], x["reason"]) for x in t["corrections"]] == [
+        (wrong, rev, "shipment", MILL, "wrong amount: 900 kg were shipped")
+    ]
 
 
 def test_revoked_product_declaration(tmp_path: Path) -> None:
@@ -215,8 +260,9 @@ def test_trace_reads_only_through_indexes(tmp_path: Path) -> None:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([str(PROVENANCE), *args], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [str(PROVENANCE), *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
 
 
 def test_cli_trace_json_end_to_end(tmp_path: Path) -> None:
@@ -248,8 +294,9 @@ def test_cli_trace_text_report(tmp_path: Path) -> None:
     assert r.exit_code == 1, r.output
     assert "NON-COMPLIANT" in r.output and "Gulf Textile Trading (gulf-trading)" in r.output
     assert "[NO AUDIT]" in r.output and "└─" in r.output
-    assert runner.invoke(main, ["trace", c.gtin, c.batch, "--home", str(home),
-                                "--at", "June 1"]).exit_code == 2
+    assert (
+        runner.invoke(main, ["trace", c.gtin, c.batch, "--home", str(home), "--at", "June 1"]).exit_code == 2
+    )
     assert runner.invoke(main, ["trace", "123", c.batch, "--home", str(home)]).exit_code == 2
     r = runner.invoke(main, ["trace", c.gtin, c.batch, "--home", str(tmp_path / "none")])
     assert r.exit_code == 2 and "no ledger" in r.output
@@ -279,23 +326,25 @@ def test_corrected_transformation_is_shown(tmp_path: Path) -> None:
     """The mill records the wrong yarn output, revokes it before the yarn moves, and records
     the spinning again: the trace follows the correction and lists the revoked version."""
     b = new_builder(tmp_path / "h")
-    for pid, name, role, country in [(AUDITOR, "Veritas", "auditor", "FR"),
-                                     (MILL, "Surat Spinning Mills", "processor", "IN"),
-                                     (BRAND, "Acme Apparel", "brand", "DE")]:
+    for pid, name, role, country in [
+        (AUDITOR, "Veritas", "auditor", "FR"),
+        (MILL, "Surat Spinning Mills", "processor", "IN"),
+        (BRAND, "Acme Apparel", "brand", "DE"),
+    ]:
         b.party(pid, name, role, country)
         if role == "processor":
             audit(b, pid)
-    b.origin(MILL, "PET-1", "recycled PET flakes", "900", "kg", country="IN",
-             produced_on="2025-03-01")
-    wrong = b.transform(MILL, "extrusion", "2025-03-05", [("PET-1", "900", "kg")],
-                        [("FIB-1", "polyester fibre", "700", "kg")])
+    b.origin(MILL, "PET-1", "recycled PET flakes", "900", "kg", country="IN", produced_on="2025-03-01")
+    wrong = b.transform(
+        MILL, "extrusion", "2025-03-05", [("PET-1", "900", "kg")], [("FIB-1", "polyester fibre", "700", "kg")]
+    )
     rev = b.revoke(MILL, wrong, "output was 850 kg, not 700 kg")
-    right = b.transform(MILL, "extrusion", "2025-03-05", [("PET-1", "900", "kg")],
-                        [("FIB-2", "polyester fibre", "850", "kg")])
+    right = b.transform(
+        MILL, "extrusion", "2025-03-05", [("PET-1", "900", "kg")], [("FIB-2", "polyester fibre", "850", "kg")]
+    )
     b.ship(MILL, "FIB-2", "850", "kg", BRAND, "2025-03-10")
     b.product(BRAND, "09506000134352", "P1", "Fibre pack", [("FIB-2", "850", "kg")])
     t = trace_product(b.ledger, "09506000134352", "P1").to_json()
     assert t["verdict"] == "compliant"
     assert right in {s["seq"] for s in t["steps"]} and wrong not in {s["seq"] for s in t["steps"]}
-    assert [(x["revoked"], x["by"], x["type"]) for x in t["corrections"]] == [
-        (wrong, rev, "transformation")]
+    assert [(x["revoked"], x["by"], x["type"]) for x in t["corrections"]] == [(wrong, rev, "transformation")]

@@ -22,10 +22,15 @@ def busy(cast, stocked):
     product = b.product("brand-a", GTIN, "B1", "Organic tee", [("tee-1", "100", "pcs")])
     b.revoke("brand-a", product, "wrong quantity")
     b.product("brand-a", GTIN, "B1", "Organic tee", [("tee-1", "120", "pcs")])
-    b.audit("make-a", "make-a", standard="self-assessment", audit_date="2025-05-01",
-            valid_until="2026-05-01", not_assessed=["isolation"])
-    b.party("farm-a", "Green Valley Cotton", "farm", "IN",
-            keys=[PrivateKey.from_seed(b"\x31" * 32)])
+    b.audit(
+        "make-a",
+        "make-a",
+        standard="self-assessment",
+        audit_date="2025-05-01",
+        valid_until="2026-05-01",
+        not_assessed=["isolation"],
+    )
+    b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[PrivateKey.from_seed(b"\x31" * 32)])
     b.origin("farm-a", "cot-9", "cotton", "10", "kg", country="IN", produced_on="2025-05-20")
     b.revoke("operator", stocked["ship_trader"], "disputed")
     return b
@@ -111,8 +116,10 @@ def test_a_kept_checkpoint_does_not_hide_a_stored_one_of_the_same_size(cast, sto
     size = led.size
     true_note = led.checkpoint(size).note
     fork = SignedCheckpoint.sign(Checkpoint(led.origin, size, b"\x42" * 32), led.signer)
-    led.conn.execute("UPDATE checkpoints SET root = ?, note = ? WHERE size = ?",
-                     (fork.checkpoint.root, fork.note, size))
+    led.conn.execute(
+        "UPDATE checkpoints SET root = ?, note = ? WHERE size = ?", (fork.checkpoint.root, fork.note, size)
+    )
     report = verify_ledger(led.conn, external=true_note)
-    assert any("stored checkpoint" in p.message and p.seq == size - 1 for p in report.problems), \
+    assert any("stored checkpoint" in p.message and p.seq == size - 1 for p in report.problems), (
         report.problems
+    )

@@ -62,10 +62,7 @@ def test_compliant_page(client: Any, product: dict[str, Any]) -> None:
     assert positions == sorted(positions), journey
     assert "Tamil Nadu, India" in journey and "1 May 2025" in journey and "1,000 kg" in journey
     assert "500 kg of cotton into 400 kg of cotton yarn" in journey
-    assert (
-        "Audited by Alpine Audits to SA8000 on 1 Apr 2025, valid until 1 Apr 2026: passed"
-        in journey
-    )
+    assert "Audited by Alpine Audits to SA8000 on 1 Apr 2025, valid until 1 Apr 2026: passed" in journey
     # each audit once per run of steps at one facility
     assert journey.count("to SA8000") == 1 and journey.count("to amfori BSCI") == 1
     assert journey.count("to SMETA") == 1
@@ -110,9 +107,7 @@ def test_failed_audit_is_stated_as_the_auditor_gave_it(
         ],
     )
     page = text(client.get(f"/01/{WEB_GTIN}/10/F1"))
-    verdict = section(
-        page, "Workers' identity documents were retained at Dhaka Garments", "Its journey"
-    )
+    verdict = section(page, "Workers' identity documents were retained at Dhaka Garments", "Its journey")
     assert "signs of forced labour" in verdict
     journey = section(page, "Its journey", "How we know")
     assert "Audit failed: workers' identity documents were retained" in journey
@@ -144,9 +139,7 @@ def test_conditional_pass_that_found_debt_bondage_is_not_a_failure(
         ],
     )
     page = text(client.get(f"/01/{WEB_GTIN}/10/C1"))
-    assert page.index("Workers were held in debt bondage at Green Valley Cotton") < page.index(
-        "Its journey"
-    )
+    assert page.index("Workers were held in debt bondage at Green Valley Cotton") < page.index("Its journey")
     journey = section(page, "Its journey", "How we know")
     assert (
         "Audited by Alpine Audits to amfori BSCI on 1 Mar 2025, valid until 1 Mar 2026: "
@@ -182,9 +175,7 @@ def test_missing_and_expired_audits_read_not_verified(
     assert "No valid audit: no labour audit of this facility is on record" in journey
 
 
-def test_json_for_accept_application_json(
-    client: Any, ledger: Ledger, product: dict[str, Any]
-) -> None:
+def test_json_for_accept_application_json(client: Any, ledger: Ledger, product: dict[str, Any]) -> None:
     r = client.get(PAGE, headers={"Accept": "application/json"})
     assert r.status_code == 200 and r.mimetype == "application/json"
     assert r.headers["Access-Control-Allow-Origin"] == "*"
@@ -204,9 +195,7 @@ def test_json_for_accept_application_json(
         ("96385074", "00000096385074"),  # GTIN-8
     ],
 )
-def test_short_gtins_redirect_to_14_digits(
-    client: Any, cast: Builder, gtin: str, fourteen: str
-) -> None:
+def test_short_gtins_redirect_to_14_digits(client: Any, cast: Builder, gtin: str, fourteen: str) -> None:
     batch = quote(WEB_BATCH, safe="")
     for tail in ("", "/qr.png", "/label"):
         r = client.get(f"/01/{gtin}/10/{batch}{tail}")
@@ -230,9 +219,7 @@ def test_serial_redirects_to_the_batch(client: Any, product: dict[str, Any]) -> 
         ("/01/09506000134352/10/B1/extra", 404),
     ],
 )
-def test_bad_digital_links_are_clean_pages(
-    client: Any, cast: Builder, url: str, status: int
-) -> None:
+def test_bad_digital_links_are_clean_pages(client: Any, cast: Builder, url: str, status: int) -> None:
     r = client.get(url)
     assert r.status_code == status and r.mimetype == "text/html"
     body = r.get_data(as_text=True)
@@ -272,9 +259,7 @@ def test_party_page(client: Any, product: dict[str, Any]) -> None:
     assert "Coimbatore Spinning" in page and "Processor in India" in page
     b: Builder = product["builder"]
     assert b.keys["proc-a"].public.key_id in page and "active" in page
-    assert (
-        "1 Apr 2025: SA8000, passed" in page and "Alpine Audits audited Coimbatore Spinning" in page
-    )
+    assert "1 Apr 2025: SA8000, passed" in page and "Alpine Audits audited Coimbatore Spinning" in page
     assert "spinning on 3 May 2025" in page and "Received" in page
     brand = text(client.get("/parties/brand-a"))
     assert "Organic Tee" in brand
@@ -287,8 +272,7 @@ def test_entry_page_checks_signature_and_proof(client: Any, product: dict[str, A
     page = text(client.get(f"/entries/{seq}"))
     assert f"Entry {seq}: Labour audit" in page
     assert (
-        "Alpine Audits audited Coimbatore Spinning to SA8000 on 1 Apr 2025, valid until "
-        "1 Apr 2026: passed."
+        "Alpine Audits audited Coimbatore Spinning to SA8000 on 1 Apr 2025, valid until 1 Apr 2026: passed."
     ) in page
     assert "Signature verified with audit-a's registered key" in page
     assert "Included in the ledger: the proof leads to the root of the signed checkpoint" in page
@@ -303,8 +287,7 @@ def test_log_pages(client: Any, ledger: Ledger, product: dict[str, Any]) -> None
     assert "Later entries" not in html  # fewer than one page
     shipments = text(client.get("/log?type=shipment"))
     assert (
-        "Green Valley Cotton shipped 600 kg of lot cot-1 to Coimbatore Spinning on 2 May 2025."
-        in shipments
+        "Green Valley Cotton shipped 600 kg of lot cot-1 to Coimbatore Spinning on 2 May 2025." in shipments
     )
     assert "Product declared" not in shipments[shipments.index("Filter") :]
     assert client.get("/log?type=bogus").status_code == 400
@@ -397,10 +380,7 @@ def test_words() -> None:
     assert words.amount("1000000", "pcs") == "1,000,000 pcs"
     assert words.percent("0.625") == "62%" or words.percent("0.625") == "63%"
     assert words.percent("1") == "100%" and words.percent("0.001") == "<1%"
-    assert (
-        words.found("retention_of_identity_documents")
-        == "workers' identity documents were retained"
-    )
+    assert words.found("retention_of_identity_documents") == "workers' identity documents were retained"
     assert words.place("CI", "Nawa") == "Nawa, Côte d'Ivoire"
     assert words.join(["a", "b", "c"]) == "a, b and c"
     from ledger.fields import ILO_INDICATORS

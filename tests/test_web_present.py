@@ -37,8 +37,7 @@ def step(
         "date": f"2026-04-{seq:02d}",
         "inputs": [{"lot": lot, "amount": "10", "unit": "kg"} for lot in inputs],
         "outputs": [
-            {"lot": lot, "material": f"{lot} stuff", "amount": "10", "unit": "kg"}
-            for lot in outputs
+            {"lot": lot, "material": f"{lot} stuff", "amount": "10", "unit": "kg"} for lot in outputs
         ],
         "audit": extra.pop("audit", copy.deepcopy(VALID)),
         "revoked": False,
@@ -132,12 +131,8 @@ def test_audit_words() -> None:
     t = trace()
     ok = audit_view(t, VALID)
     assert ok is not None and ok.tone == "ok"
-    assert ok.headline == (
-        "Audited by Good Audits to SA8000 on 12 Mar 2026, valid until 12 Mar 2027: passed"
-    )
-    failed = audit_view(
-        t, {**VALID, "outcome": "fail", "present": ["retention_of_identity_documents"]}
-    )
+    assert ok.headline == ("Audited by Good Audits to SA8000 on 12 Mar 2026, valid until 12 Mar 2027: passed")
+    failed = audit_view(t, {**VALID, "outcome": "fail", "present": ["retention_of_identity_documents"]})
     assert failed is not None and failed.tone == "bad"
     assert failed.headline == "Audit failed: workers' identity documents were retained"
     conditional = audit_view(
@@ -157,20 +152,11 @@ def test_audit_words() -> None:
     ]
     expired = audit_view(t, {**VALID, "status": "expired"})
     assert expired is not None
-    assert (
-        expired.headline
-        == "No valid audit: the last one by Good Audits to SA8000 expired on 12 Mar 2027"
-    )
-    missing = audit_view(
-        t, {"status": "missing", "present": [], "not_assessed": [], "findings": []}
-    )
+    assert expired.headline == "No valid audit: the last one by Good Audits to SA8000 expired on 12 Mar 2027"
+    missing = audit_view(t, {"status": "missing", "present": [], "not_assessed": [], "findings": []})
     assert missing is not None and missing.headline.startswith("No valid audit")
-    own = audit_view(
-        t, {**VALID, "issuer": "farm1", "standard": "self-assessment", "self_assessment": True}
-    )
-    assert own is not None and own.headline.startswith(
-        "Self-assessed on 12 Mar 2026 (not an independent"
-    )
+    own = audit_view(t, {**VALID, "issuer": "farm1", "standard": "self-assessment", "self_assessment": True})
+    assert own is not None and own.headline.startswith("Self-assessed on 12 Mar 2026 (not an independent")
 
 
 def test_verdicts() -> None:

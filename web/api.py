@@ -13,8 +13,7 @@ from ledger.errors import UnknownType
 from ledger.ledger import NodeCache
 from ledger.statements import TYPES, Envelope
 
-from . import digital_link, queries, tracing
-from . import handle
+from . import digital_link, handle, queries, tracing
 from .handle import get_ledger
 from .openapi import document
 from .params import date_arg, int_arg, parse_int, str_arg
@@ -52,9 +51,7 @@ def entries() -> Response:
     """A page of entries, oldest first, each with its proof against one checkpoint."""
     type_ = str_arg("type", 64)
     if type_ is not None and type_ not in TYPES:
-        raise UnknownType(
-            f"{type_!r} is not a statement type; one of {', '.join(TYPES)}", field="type"
-        )
+        raise UnknownType(f"{type_!r} is not a statement type; one of {', '.join(TYPES)}", field="type")
     party, lot = str_arg("party"), str_arg("lot")
     after = int_arg("after", None, lo=-1)
     limit = int_arg("limit", DEFAULT_LIMIT, lo=1, hi=MAX_LIMIT)

@@ -35,9 +35,7 @@ def serve(*args: Any) -> None:
 def serve_options(f: Any) -> Any:
     for option in reversed(
         [
-            click.option(
-                "--host", default=DEFAULT_HOST, show_default=True, help="Address to bind."
-            ),
+            click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to bind."),
             click.option("--port", default=DEFAULT_PORT, show_default=True, type=int),
             click.option(
                 "--workers",
@@ -56,8 +54,7 @@ def serve_options(f: Any) -> Any:
             click.option(
                 "--base-url",
                 default=None,
-                help="Public URL put in QR codes (default: $PROVENANCE_BASE_URL, else the "
-                "request's host).",
+                help="Public URL put in QR codes (default: $PROVENANCE_BASE_URL, else the request's host).",
             ),
             click.option("--access-log/--no-access-log", default=False, help="Log each request."),
         ]
@@ -119,17 +116,14 @@ def register(main: click.Group) -> None:
                 )
         shown_host = "localhost" if host in ("0.0.0.0", "::") else host
         base = (
-            base_url
-            or os.environ.get("PROVENANCE_BASE_URL")
-            or f"http://{bind_address(shown_host, port)}"
+            base_url or os.environ.get("PROVENANCE_BASE_URL") or f"http://{bind_address(shown_host, port)}"
         ).rstrip("/")
         products = build_demo(home, base)
         click.echo(f"Demo ledger built in {home}")
         for p in products:
             page = base + digital_link.path(p["gtin"], p["batch"])
             click.echo(
-                f"\n{p['name']} ({p['brand']})\n  page: {page}\n  QR:   {page}/qr.png"
-                f"\n  label: {page}/label"
+                f"\n{p['name']} ({p['brand']})\n  page: {page}\n  QR:   {page}/qr.png\n  label: {page}/label"
             )
         if no_serve:
             return

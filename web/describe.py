@@ -57,9 +57,7 @@ def describe(statement: dict[str, Any], names: dict[str, str]) -> str:
             f"{w.date(b.get('produced_on'))}."
         )
     if t == "transformation":
-        ins = w.join(
-            [f"{w.amount(i['amount'], i['unit'])} of lot {i['lot']}" for i in b.get("inputs", [])]
-        )
+        ins = w.join([f"{w.amount(i['amount'], i['unit'])} of lot {i['lot']}" for i in b.get("inputs", [])])
         outs = w.join(
             [
                 f"{w.amount(o['amount'], o['unit'])} of {o['material']} (lot {o['lot']})"
@@ -73,12 +71,9 @@ def describe(statement: dict[str, Any], names: dict[str, str]) -> str:
             f"{n(b.get('to', ''))} on {w.date(b.get('shipped_on'))}."
         )
     if t == "product":
-        lots = w.join(
-            [f"{w.amount(x['amount'], x['unit'])} of lot {x['lot']}" for x in b.get("lots", [])]
-        )
+        lots = w.join([f"{w.amount(x['amount'], x['unit'])} of lot {x['lot']}" for x in b.get("lots", [])])
         return (
-            f"{who} declared {b.get('name')}, GTIN {b.get('gtin')} batch {b.get('batch')}, "
-            f"made from {lots}."
+            f"{who} declared {b.get('name')}, GTIN {b.get('gtin')} batch {b.get('batch')}, made from {lots}."
         )
     if t == "revocation":
         return f"{who} withdrew entry {b.get('entry')}: {b.get('reason')}"
@@ -104,17 +99,13 @@ def check_signature(ledger: Ledger, entry: Entry) -> Check:
             (st.issuer, entry.envelope.key_id, entry.seq),
         )
         if not rows:
-            return Check(
-                False, f"key {entry.envelope.key_id} is not a registered key of {st.issuer}"
-            )
+            return Check(False, f"key {entry.envelope.key_id} is not a registered key of {st.issuer}")
         key_b64 = rows[0][0]
     try:
         entry.envelope.verify(PublicKey.from_b64(key_b64))
     except LedgerError as e:
         return Check(False, f"the signature does not verify: {e}")
-    return Check(
-        True, f"Signature verified with {st.issuer}'s registered key {entry.envelope.key_id}."
-    )
+    return Check(True, f"Signature verified with {st.issuer}'s registered key {entry.envelope.key_id}.")
 
 
 def check_inclusion(ledger: Ledger, view: dict[str, Any]) -> Check:
@@ -135,6 +126,5 @@ def check_inclusion(ledger: Ledger, view: dict[str, Any]) -> Check:
         return Check(False, f"the inclusion proof does not check out: {e}")
     return Check(
         True,
-        f"Included in the ledger: the proof leads to the root of the signed "
-        f"checkpoint of {cp.size} entries.",
+        f"Included in the ledger: the proof leads to the root of the signed checkpoint of {cp.size} entries.",
     )

@@ -387,9 +387,7 @@ def ok(schema: dict[str, Any], description: str = "OK", status: str = "200") -> 
     return {status: {"description": description, "content": json_content(schema), "headers": CORS}}
 
 
-def query(
-    name: str, description: str, schema: dict[str, Any], required: bool = False
-) -> dict[str, Any]:
+def query(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
@@ -450,8 +448,7 @@ def paths() -> dict[str, Any]:
                     "201": {"description": "appended", "content": json_content(ref("EntryView"))},
                     "400": error("malformed JSON, envelope or statement (`field` names it)"),
                     "403": error(
-                        "bad signature, unknown or retired key, unregistered issuer, "
-                        "role not allowed"
+                        "bad signature, unknown or retired key, unregistered issuer, role not allowed"
                     ),
                     "404": error("a revocation of an entry that does not exist"),
                     "409": error("replay: the statement's (issuer, id) is already entry `seq`"),
@@ -479,9 +476,7 @@ def paths() -> dict[str, Any]:
                         "only entries that name this lot",
                         {"type": "string", "maxLength": 200},
                     ),
-                    query(
-                        "after", "only entries after this seq", {"type": "integer", "minimum": -1}
-                    ),
+                    query("after", "only entries after this seq", {"type": "integer", "minimum": -1}),
                     query(
                         "limit",
                         "page size",
@@ -587,8 +582,7 @@ def paths() -> dict[str, Any]:
         "/01/{gtin}/10/{batch}": {
             "get": {
                 "operationId": "getDigitalLink",
-                "summary": "GS1 Digital Link: the shopper's page, or the bundle for "
-                "Accept: application/json",
+                "summary": "GS1 Digital Link: the shopper's page, or the bundle for Accept: application/json",
                 "parameters": [GTIN, BATCH, AT],
                 "responses": {
                     "200": {
@@ -625,9 +619,7 @@ def paths() -> dict[str, Any]:
                     "200": {
                         "description": "PNG",
                         "content": {
-                            "image/png": {
-                                "schema": {"type": "string", "contentMediaType": "image/png"}
-                            }
+                            "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}}
                         },
                     },
                     "301": {"description": "to the 14-digit form"},

@@ -106,9 +106,7 @@ def audit_view(trace: dict[str, Any], audit: dict[str, Any] | None) -> AuditView
     if status == "not-required":
         return None
     if status == "missing":
-        return AuditView(
-            "warn", "No valid audit: no labour audit of this facility is on record", seq=seq
-        )
+        return AuditView("warn", "No valid audit: no labour audit of this facility is on record", seq=seq)
     if status == "expired":
         return AuditView(
             "warn",
@@ -169,11 +167,7 @@ def step_view(
         inputs = [{"material": materials.get(x.get("lot", ""), ""), **x} for x in inputs]
         outputs = [{"material": materials.get(x.get("lot", ""), ""), **x} for x in outputs]
     if kind == "origin":
-        material = (
-            step.get("material")
-            or (outputs[0].get("material") if outputs else "")
-            or "Raw material"
-        )
+        material = step.get("material") or (outputs[0].get("material") if outputs else "") or "Raw material"
         what = f"{w.sentence(material)} produced"
         how_much = _lines(outputs, with_material=False)
     elif kind == "transformation":
@@ -260,9 +254,7 @@ def journey(trace: dict[str, Any]) -> list[StepView]:
 
 FOUND_CODES = {"audit-failed", "indicator-present"}
 GAP_CODES = {"attestation-revoked", "attestation-expired", "no-attestation"}
-AUDIT_CODES = (
-    FOUND_CODES | GAP_CODES | {"audit-conditional", "self-assessment", "indicators-not-assessed"}
-)
+AUDIT_CODES = FOUND_CODES | GAP_CODES | {"audit-conditional", "self-assessment", "indicators-not-assessed"}
 
 
 def facility_points(trace: dict[str, Any]) -> list[Point]:
@@ -281,8 +273,7 @@ def facility_points(trace: dict[str, Any]) -> list[Point]:
         elif status == "expired":
             add(
                 "warn",
-                f"{name}: no valid labour audit (the last one expired on "
-                f"{w.date(audit.get('valid_until'))})",
+                f"{name}: no valid labour audit (the last one expired on {w.date(audit.get('valid_until'))})",
             )
         elif status == "revoked":
             add("warn", f"{name}: its labour audit was withdrawn")
@@ -321,8 +312,10 @@ def verdict_view(trace: dict[str, Any]) -> VerdictView:
                 points.append(Point(tone, str(f.get("message", ""))))
     if "product-revoked" in codes:
         heading = "This product record was withdrawn"
-        lede = ("The declaration of this batch was withdrawn on the ledger, so nothing here "
-                "vouches for it any more. The corrections below say why.")
+        lede = (
+            "The declaration of this batch was withdrawn on the ledger, so nothing here "
+            "vouches for it any more. The corrections below say why."
+        )
         tone = "bad"
         points = []
     elif codes & FOUND_CODES:
@@ -355,10 +348,7 @@ def verdict_view(trace: dict[str, Any]) -> VerdictView:
         heading, lede, tone = "Serious concerns found", "See what was found below.", "bad"
     elif key == "attention":
         heading = "Partly verified"
-        lede = (
-            "Every facility on this product's journey has a valid labour audit, with points "
-            "to note below."
-        )
+        lede = "Every facility on this product's journey has a valid labour audit, with points to note below."
         tone = "warn"
     else:
         heading = "Fair labour verified"

@@ -31,8 +31,7 @@ PARTY_COLUMNS = "id, name, role, country, identifiers, first_seq, seq"
 def keys_of(ledger: Ledger, pid: str) -> list[dict[str, Any]]:
     rows = store.query(
         ledger.conn,
-        "SELECT key_id, public, from_seq, until_seq FROM keys"
-        " WHERE party = ? ORDER BY from_seq, key_id",
+        "SELECT key_id, public, from_seq, until_seq FROM keys WHERE party = ? ORDER BY from_seq, key_id",
         (pid,),
     )
     return [{"key_id": k, "public_key": p, "from_seq": f, "until_seq": u} for k, p, f, u in rows]
@@ -95,9 +94,7 @@ def party_names(ledger: Ledger, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
-    rows = store.query(
-        ledger.conn, f"SELECT id, name FROM parties WHERE id IN ({marks})", list(ids)
-    )
+    rows = store.query(ledger.conn, f"SELECT id, name FROM parties WHERE id IN ({marks})", list(ids))
     return {pid: name for pid, name in rows}
 
 
@@ -166,6 +163,5 @@ def received(ledger: Ledger, pid: str, limit: int = 200) -> list[dict[str, Any]]
         (pid, pid, limit),
     )
     return [
-        {"seq": seq, "issuer": (st := ledger.entry(seq).statement).issuer, "body": st.body}
-        for (seq,) in rows
+        {"seq": seq, "issuer": (st := ledger.entry(seq).statement).issuer, "body": st.body} for (seq,) in rows
     ]

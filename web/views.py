@@ -11,9 +11,9 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 from werkzeug.wrappers import Response as BaseResponse
 
 from ledger import store
-from ledger.trace import collect
 from ledger.errors import InvalidField, NotFound, UnknownType
 from ledger.statements import TYPES
+from ledger.trace import collect
 
 from . import describe, digital_link, present, qr, queries, tracing
 from . import words as w
@@ -45,9 +45,7 @@ def find() -> BaseResponse | tuple[str, int]:
     gtin = (request.args.get("gtin") or "").strip().replace(" ", "")
     batch = (request.args.get("batch") or "").strip()
     try:
-        return redirect(
-            digital_link.path(digital_link.gtin14(gtin), digital_link.check_batch(batch)), 303
-        )
+        return redirect(digital_link.path(digital_link.gtin14(gtin), digital_link.check_batch(batch)), 303)
     except InvalidField as e:
         ledger = get_ledger()
         with store.read_transaction(ledger.conn):
@@ -113,9 +111,12 @@ def _shopper(gtin: str, batch: str, canonical: str) -> Any:
         # The page needs the trace, its checkpoint and which entries it rests on, not the
         # proofs and the signature of the bundle it links to: derive once, prove nothing.
         report, source, checkpoint = collect(ledger, gtin, batch, at=at)
-        bundle = {**report.to_json(), "checkpoint": checkpoint.note,
-                  "vkey": ledger.verifier.to_text(),
-                  "entries": [{"seq": seq} for seq in sorted(source.entries)]}
+        bundle = {
+            **report.to_json(),
+            "checkpoint": checkpoint.note,
+            "vkey": ledger.verifier.to_text(),
+            "entries": [{"seq": seq} for seq in sorted(source.entries)],
+        }
         view = present.shopper_view(bundle)
         response = Response(
             render_template(
@@ -196,9 +197,7 @@ def entry(seq: str) -> str:
         e = ledger.entry(n)
         st = view["entry"]["statement"]
         body = st["body"]
-        ids = {st["issuer"]} | {
-            body[k] for k in ("facility", "to", "party") if isinstance(body.get(k), str)
-        }
+        ids = {st["issuer"]} | {body[k] for k in ("facility", "to", "party") if isinstance(body.get(k), str)}
         names = queries.party_names(ledger, ids)
         revoked = store.query(ledger.conn, "SELECT seq FROM revocations WHERE target = ?", (n,))
         signature = describe.check_signature(ledger, e)
