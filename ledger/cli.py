@@ -244,8 +244,8 @@ def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> No
             batch = ledger.append_stream(envelopes)
             refused |= batch.refused > 0
             out = sys.stdout
-            for line in ledger.batch_lines(batch):
-                out.write(line + "\n")
+            for text in ledger.batch_lines(batch):
+                out.write(text + "\n")
             out.flush()
     sys.exit(1 if refused else 0)
 

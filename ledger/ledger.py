@@ -199,10 +199,14 @@ class Ledger:
         """
         kept: dict[int, Entry] = {}
         batch = self._run(envelopes, self.preverify(envelopes), None, None, kept)
-        return [
-            Appended(kept[i], batch.checkpoint) if isinstance(r, int) and batch.checkpoint else r
-            for i, r in enumerate(batch.results)
-        ]
+        out: list[Appended | LedgerError] = []
+        for i, r in enumerate(batch.results):
+            if isinstance(r, LedgerError):
+                out.append(r)
+            else:
+                assert batch.checkpoint is not None
+                out.append(Appended(kept[i], batch.checkpoint))
+        return out
 
     def append_stream(self, source: Callable[[], Iterable[Envelope | LedgerError]]) -> Batch:
         """Append everything ``source()`` yields in one transaction, keeping one small result
@@ -218,7 +222,7 @@ class Ledger:
             try:
                 return self._run(source(), None, pool, None)
             except _SignaturesFailed as e:
-                bad = {
+                bad: dict[int, LedgerError] = {
                     i: BadSignature("signature does not verify with the issuer's key", field="signature.sig")
                     for i in e.failed
                 }
@@ -485,7 +489,8 @@ class Ledger:
         limit: int = 100,
     ) -> list[int]:
         """Seqs of entries matching all given filters, oldest first, after ``after``."""
-        where, params = ["e.seq > ?"], [-1 if after is None else after]
+        where: list[str] = ["e.seq > ?"]
+        params: list[Any] = [-1 if after is None else after]
         join = ""
         if type:
             where.append("e.type = ?")

@@ -154,7 +154,7 @@ def _check_key(
     active = [r[0] for r in rows if r[1] is None]
     if not active:
         raise E.InactiveKey(
-            f"key {envelope.key_id} of {st.issuer} was retired at entry {max(r[1] for r in rows)}",
+            f"key {envelope.key_id} of {st.issuer} was retired at entry {max(r[1] for r in rows if r[1] is not None)}",
             field="signature.key_id",
         )
     key = cache.parsed.get(active[0])

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import rules, store
 from .errors import LedgerError
+from .keys import PublicKey
 from .merkle import Frontier, leaf_hash
 from .note import Checkpoint, SignedCheckpoint, Verifier
 from .statements import ZERO_HASH, Entry
@@ -183,9 +184,7 @@ def _verify(
         progress(total, total)
 
 
-def _genesis_key(genesis: Entry) -> PublicKey:  # noqa: F821
-    from .keys import PublicKey
-
+def _genesis_key(genesis: Entry) -> PublicKey:
     return PublicKey.from_b64(genesis.statement.body["key"])
 
 

@@ -34,13 +34,13 @@ def _home() -> Path:
 def get_ledger() -> Ledger:
     """This thread's ledger for reads (opened on first use, kept across requests)."""
     home = _home()
-    cached = getattr(_local, "ledgers", None)
-    if cached is None or cached[0] != os.getpid():
+    cached: tuple[int, dict[Path, Ledger]] | None = getattr(_local, "ledgers", None)
+    if cached is None or cached[0] != os.getpid():  # none yet, or inherited across a fork
         cached = _local.ledgers = (os.getpid(), {})
     ledger = cached[1].get(home)
     if ledger is None:
         ledger = cached[1][home] = Ledger.open(home)
-    return ledger  # type: ignore[no-any-return]
+    return ledger
 
 
 def append(envelope: Envelope) -> dict[str, Any]:
