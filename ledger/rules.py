@@ -153,8 +153,9 @@ def _check_key(
         raise E.UnknownKey(f"key {envelope.key_id} is not a key of {st.issuer}", field="signature.key_id")
     active = [r[0] for r in rows if r[1] is None]
     if not active:
+        retired = max(r[1] for r in rows if r[1] is not None)
         raise E.InactiveKey(
-            f"key {envelope.key_id} of {st.issuer} was retired at entry {max(r[1] for r in rows if r[1] is not None)}",
+            f"key {envelope.key_id} of {st.issuer} was retired at entry {retired}",
             field="signature.key_id",
         )
     key = cache.parsed.get(active[0])
