@@ -26,7 +26,6 @@ from . import canonical, merkle
 from .entries import EntrySet
 from .errors import BadSignature, LedgerError, Malformed, NotFound, ProofError
 from .keys import PublicKey, b64, unb64, verify_raw
-from .ledger import NodeCache
 from .note import SignedCheckpoint, Verifier
 from .policy import Policy
 from .statements import Entry
@@ -67,7 +66,7 @@ def build_bundle(
     if 0 not in source.entries:
         source.add(ledger_entries(ledger, [0]))
     size = checkpoint.checkpoint.size
-    nodes = NodeCache(ledger.conn)
+    nodes = ledger.node_cache()
     entries = []
     for seq in sorted(source.entries):
         e = source.entries[seq]

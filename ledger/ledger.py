@@ -72,21 +72,33 @@ class Batch:
 
 
 class NodeCache:
-    """Stored Merkle nodes, fetched once: proofs for neighbouring leaves share most nodes."""
+    """Stored Merkle nodes, fetched once: proofs for neighbouring leaves share most nodes.
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        self.known: dict[Node, bytes] = {}
+    ``upper``, if given, is a longer-lived map for nodes of level ``UPPER_LEVEL`` and above:
+    stored nodes never change, there are few of them (one per 2^level leaves), and every
+    proof needs a path of them, so keeping them makes a proof's reads nearly independent
+    of the tree's size.
+    """
 
     LIMIT = 200_000
+    UPPER_LEVEL = 6
+
+    def __init__(self, conn: Any, upper: dict[Node, bytes] | None = None) -> None:
+        self.conn = conn
+        self.known: dict[Node, bytes] = {}
+        self.upper = upper if upper is not None else {}
 
     def __call__(self, wanted: list[Node]) -> dict[Node, bytes]:
-        missing = [n for n in wanted if n not in self.known]
-        if missing and len(self.known) > self.LIMIT:
-            self.known.clear()  # stay flat over a huge batch
+        known, upper = self.known, self.upper
+        missing = [n for n in wanted if n not in known and n not in upper]
         if missing:
-            self.known.update(store.get_nodes(self.conn, missing))
-        return {n: self.known[n] for n in wanted}
+            if len(known) > self.LIMIT:
+                known.clear()  # stay flat over a huge batch
+            if len(upper) > self.LIMIT:
+                upper.clear()
+            for node, h in store.get_nodes(self.conn, missing).items():
+                (upper if node[0] >= self.UPPER_LEVEL else known)[node] = h
+        return {n: known[n] if n in known else upper[n] for n in wanted}
 
 
 class Ledger:
@@ -99,6 +111,7 @@ class Ledger:
         self.verifier = verifier
         self.clock = clock
         self._signer: Signer | None = None
+        self._upper_nodes: dict[Node, bytes] = {}
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -380,10 +393,14 @@ class Ledger:
             raise NotFound(f"no checkpoint for tree size {size}", field="size")
         return SignedCheckpoint(Checkpoint.from_text(_note_text(row[2])), row[2])
 
+    def node_cache(self) -> NodeCache:
+        """A node cache for a run of proofs, sharing this ledger's upper tree levels."""
+        return NodeCache(self.conn, self._upper_nodes)
+
     def root(self, size: int) -> bytes:
         if size == 0:
             return merkle.EMPTY_ROOT
-        return merkle.resolve([(0, size)], NodeCache(self.conn))[0]
+        return merkle.resolve([(0, size)], self.node_cache())[0]
 
     def inclusion_proof(
         self, seq: int, size: int | None = None, nodes: NodeCache | None = None
@@ -396,14 +413,14 @@ class Ledger:
         if not 0 <= seq < size:
             raise ProofError(f"seq {seq} >= tree size {size}", field="seq")
         ranges = merkle.inclusion_ranges(seq, size)
-        hashes = merkle.resolve(ranges, nodes or NodeCache(self.conn))
+        hashes = merkle.resolve(ranges, nodes or self.node_cache())
         return InclusionProof(seq, size, tuple(hashes))
 
     def consistency_proof(self, old: int, new: int) -> ConsistencyProof:
         self._check_size(new, "new")
         if not 0 <= old <= new:
             raise ProofError(f"old size {old} > new size {new}", field="old")
-        hashes = merkle.resolve(merkle.consistency_ranges(old, new), NodeCache(self.conn))
+        hashes = merkle.resolve(merkle.consistency_ranges(old, new), self.node_cache())
         return ConsistencyProof(old, new, tuple(hashes))
 
     def _check_size(self, size: int, field: str) -> None:
@@ -432,7 +449,7 @@ class Ledger:
 
     def appended_views(self, results: Sequence[Appended | LedgerError]) -> list[dict[str, Any]]:
         """The API's answer for each result of ``append``: the entry view or the error body."""
-        nodes = NodeCache(self.conn)
+        nodes = self.node_cache()
         out: list[dict[str, Any]] = []
         with store.read_transaction(self.conn):
             for r in results:
@@ -446,7 +463,7 @@ class Ledger:
         """What ``POST /api/v1/entries`` answers, for each item of ``batch``, as compact JSON
         text built straight from the stored bytes (they are JSON already), with inclusion
         proofs against the batch's checkpoint. Streams: the batch's seqs are consecutive."""
-        nodes = NodeCache(self.conn)
+        nodes = self.node_cache()
         cp = batch.checkpoint
         seqs = [r for r in batch.results if isinstance(r, int)]
         stored = iter(()) if not seqs else store.iter_entries(self.conn, seqs[0], seqs[-1] + 1)

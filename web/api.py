@@ -10,7 +10,6 @@ from flask import Blueprint, Response, jsonify, request
 
 from ledger import store
 from ledger.errors import UnknownType
-from ledger.ledger import NodeCache
 from ledger.statements import TYPES, Envelope
 
 from . import digital_link, handle, queries, tracing
@@ -67,7 +66,7 @@ def entries() -> Response:
         ]
         more = len(seqs) > limit
         seqs = seqs[:limit]
-        nodes = NodeCache(ledger.conn)
+        nodes = ledger.node_cache()
         views = [ledger.entry_view(s, checkpoint, nodes) for s in seqs]
     return jsonify({"entries": views, "next_after": seqs[-1] if more else None})
 
