@@ -4,10 +4,12 @@ Pure functions over values read from entries (SPEC §6 ``labor-attestation``): n
 touches a database, so the live trace and the offline bundle verifier judge identically.
 
 The attestation in force for a facility on a date is, among its non-revoked attestations
-with ``audit_date <= date <= valid_until``, the one with the latest ``audit_date``; same-day
-audits rank the worst outcome first (fail, conditional, pass), then the most indicators
-present, then the latest entry, so a pass recorded after a same-day failure cannot hide it.
-An attestation is a self-assessment when its standard says so or the facility signed it.
+with ``audit_date <= date <= valid_until``, the one with the latest ``audit_date``, with two
+refinements SPEC leaves open: a third-party audit outranks any self-assessment (a facility
+cannot hide an auditor's failure behind its own later "pass"), and same-day audits rank the
+worst outcome first (fail, conditional, pass), then the most indicators present, then the
+latest entry, so a pass recorded after a same-day failure cannot hide it. An attestation is
+a self-assessment when its standard says so or the facility signed it.
 """
 
 from __future__ import annotations
@@ -96,9 +98,9 @@ class Attestation:
     def covers(self, date: str) -> bool:
         return self.audit_date <= date <= self.valid_until
 
-    def rank(self) -> tuple[str, int, int, int]:
+    def rank(self) -> tuple[bool, str, int, int, int]:
         present = len(self.with_value("present"))
-        return (self.audit_date, OUTCOME_RANK[self.outcome], present, self.seq)
+        return (not self.self_assessment, self.audit_date, OUTCOME_RANK[self.outcome], present, self.seq)
 
     def describe(self, names: Names) -> str:
         who = "self-assessment" if self.self_assessment else f"by {names(self.issuer)}"

@@ -306,8 +306,23 @@ class Entry:
 
     @classmethod
     def build(cls, seq: int, prev: str, recorded_at: str, envelope: Envelope) -> Entry:
-        entry = cls(seq, prev, recorded_at, envelope, b"")
-        return cls(seq, prev, recorded_at, envelope, jcs(entry.to_json()))
+        """The entry and its JCS bytes, spliced around the statement's own JCS bytes.
+
+        JCS orders the keys prev < recorded_at < seq < signature < statement, and every
+        value but the statement is ASCII that JCS writes as is (hex, an RFC 3339 time, an
+        integer, base64), so this is exactly ``jcs(entry.to_json())`` without encoding the
+        statement twice (tests/test_ledger.py holds the two equal).
+        """
+        sig = envelope.signature_json()
+        canonical = (
+            (
+                f'{{"prev":"{prev}","recorded_at":"{recorded_at}","seq":{seq},'
+                f'"signature":{{"key_id":"{sig["key_id"]}","sig":"{sig["sig"]}"}},"statement":'
+            ).encode("ascii")
+            + envelope.statement.canonical
+            + b"}"
+        )
+        return cls(seq, prev, recorded_at, envelope, canonical)
 
     @classmethod
     def from_canonical(cls, data: bytes) -> Entry:

@@ -336,3 +336,22 @@ def test_policy_file_round_trips_and_refuses_mistakes(tmp_path: Path) -> None:
     (tmp_path / "policy.json").write_text("{not json")
     with pytest.raises(ConfigError, match="not JSON"):
         Policy.load(tmp_path)
+
+
+def test_a_later_self_assessment_cannot_hide_a_failed_third_party_audit(tmp_path: Path) -> None:
+    """The facility's own "pass" the day after an auditor's failure does not replace it."""
+    c = tee_chain(tmp_path, audited=(FARM, KNITTER))
+    fail = audit(c.b, MILL, audit_date="2025-03-14", outcome="fail", present=["debt_bondage"])
+    audit(c.b, MILL, audit_date="2025-03-15", issuer=MILL, standard="self-assessment")
+    t = trace(c)
+    assert t["verdict"] == "non-compliant"
+    assert step(t, c.seqs["spin"])["audit"]["seq"] == fail
+    assert "audit-failed" in codes(t, MILL)
+    assert any(f.get("indicator") == "debt_bondage" for f in t["findings"])
+
+
+def test_a_self_assessment_counts_only_where_no_third_party_audit_covers_the_date() -> None:
+    third = att(1, "2025-01-01", "2025-12-31", "conditional")
+    own = att(2, "2025-06-01", "2026-06-01", issuer="mill")
+    assert in_force([third, own], "2025-07-01") is third
+    assert in_force([third, own], "2026-02-01") is own

@@ -557,3 +557,14 @@ def test_concurrent_submitters_never_fork_the_log(cast, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     with sqlite3.connect(home / "ledger.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_entry_bytes_are_the_jcs_of_the_entry(cast, stocked):
+    """Entry.build splices the statement's bytes; they must equal RFC 8785 of the whole entry."""
+    import rfc8785
+
+    led = cast.ledger
+    for seq in range(led.size):
+        entry = led.entry(seq)
+        assert entry.canonical == rfc8785.dumps(entry.to_json())
+        assert entry.canonical == jcs(json.loads(entry.canonical))
