@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .builder import Builder
+from .errors import ConfigError
 from .fields import gs1_check_digit_ok
 from .ledger import Ledger
 
@@ -34,8 +35,13 @@ def gtin14(body13: str) -> str:
 
 
 def build_demo(home: Path, base_url: str = "http://127.0.0.1:8000") -> list[dict[str, Any]]:
-    """Replace ``home`` with a fresh demo ledger; return its products."""
+    """Replace ``home`` with a fresh demo ledger; return its products.
+
+    ``home`` must be missing, empty, or hold a demo ledger (origin ``ORIGIN``); anything else
+    is refused with ``ConfigError``, never deleted.
+    """
     if home.exists():
+        _check_replaceable(home)
         shutil.rmtree(home)
     ledger = Ledger.init(home, ORIGIN, name="Provenance Ledger demo operator")
     try:
@@ -51,6 +57,28 @@ def build_demo(home: Path, base_url: str = "http://127.0.0.1:8000") -> list[dict
     for p in products:
         p["url"] = f"{base_url.rstrip('/')}/01/{p['gtin']}/10/{p['batch']}"
     return products
+
+
+DEMO_FILES = {"ledger.db", "ledger.db-wal", "ledger.db-shm", "operator.key", "party-keys"}
+
+
+def _check_replaceable(home: Path) -> None:
+    if not home.is_dir():
+        raise ConfigError(f"{home} is not a folder")
+    names = {p.name for p in home.iterdir()}
+    if not names:
+        return
+    origin = None
+    if (home / "ledger.db").exists():
+        try:
+            with Ledger.open(home, readonly=True) as existing:
+                origin = existing.origin
+        except ConfigError:
+            origin = None
+    if origin != ORIGIN or not names <= DEMO_FILES:
+        raise ConfigError(
+            f"{home} is not empty and holds no demo ledger; refusing to replace it: pick another --home"
+        )
 
 
 def _auditors(b: Builder) -> None:

@@ -140,3 +140,32 @@ def test_cli_export_import_backup(tmp_path: Path) -> None:
     assert run("backup", str(tmp_path / "c.db"), "--home", str(home)).returncode == 0
     again = run("backup", str(tmp_path / "c.db"), "--home", str(home))
     assert again.returncode == 1 and "exists already" in again.stderr and "Traceback" not in again.stderr
+
+
+@pytest.mark.parametrize("content", ["notes", "other-ledger", "demo-plus-notes"])
+def test_demo_never_deletes_a_folder_that_is_not_its_own(tmp_path: Path, content: str) -> None:
+    from ledger.demo import build_demo
+
+    home = tmp_path / "home"
+    if content == "other-ledger":
+        Ledger.init(home, "not.a.demo/ledger").close()
+    else:
+        home.mkdir()
+        if content == "demo-plus-notes":
+            build_demo(home)
+        (home / "notes.txt").write_text("keep me")
+    def files() -> list[str]:  # SQLite's -wal/-shm come and go with any reader
+        return sorted(p.name for p in home.iterdir() if not p.name.endswith(("-wal", "-shm")))
+
+    before = files()
+    with pytest.raises(ConfigError):
+        build_demo(home)
+    assert files() == before
+
+
+def test_demo_replaces_its_own_ledger_and_fills_an_empty_folder(tmp_path: Path) -> None:
+    from ledger.demo import build_demo
+
+    (tmp_path / "empty").mkdir()
+    assert len(build_demo(tmp_path / "empty")) == 3
+    assert len(build_demo(tmp_path / "empty")) == 3  # again: it is a demo ledger now

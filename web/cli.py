@@ -14,8 +14,7 @@ from typing import Any
 import click
 
 from ledger.cli import clean_errors, home_option
-from ledger.errors import ConfigError
-from ledger.ledger import Ledger, default_home
+from ledger.ledger import default_home
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -98,22 +97,11 @@ def register(main: click.Group) -> None:
     ) -> None:
         """Rebuild a demo ledger of realistic supply chains, print its products' page and QR
         URLs, and serve it."""
-        from ledger.demo import ORIGIN, build_demo
+        from ledger.demo import build_demo  # refuses a --home that is not its own
 
         from . import digital_link
 
         home = home or default_home()
-        if (home / "ledger.db").exists():
-            try:
-                with Ledger.open(home) as existing:
-                    origin = existing.origin
-            except ConfigError:
-                origin = None
-            if origin != ORIGIN:
-                raise ConfigError(
-                    f"{home} holds a ledger that is not a demo ({origin}); "
-                    "refusing to replace it: pick another --home"
-                )
         shown_host = "localhost" if host in ("0.0.0.0", "::") else host
         base = (
             base_url or os.environ.get("PROVENANCE_BASE_URL") or f"http://{bind_address(shown_host, port)}"
