@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,10 +18,10 @@ from typing import Any, TypeVar
 
 import click
 
-from . import canonical
-from .errors import LedgerError
+from . import canonical, store
+from .errors import ConfigError, LedgerError
 from .keys import PrivateKey
-from .ledger import Ledger, default_home, format_time, new_id, utc_now
+from .ledger import DB_NAME, Ledger, default_home, format_time, new_id, utc_now
 from .statements import Envelope, sign
 from .verify import terminal_progress, verify_ledger
 
@@ -50,6 +51,11 @@ def clean_errors(f: F) -> F:
             return f(*args, **kwargs)
         except LedgerError as e:
             click.echo(f"error: {e.code}: {e.describe()}", err=True)
+            sys.exit(1)
+        except sqlite3.DatabaseError as e:
+            click.echo(
+                f"error: database: the ledger file cannot be read: {e}; run provenance verify", err=True
+            )
             sys.exit(1)
         except OSError as e:  # a missing or unreadable file named on the command line
             where = f" {e.filename}" if e.filename else ""
@@ -262,8 +268,19 @@ def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> No
 def verify(home: Path | None, checkpoint_file: Path | None) -> None:
     """Audit everything from the raw bytes; one line per problem, exit 1 if any."""
     external = checkpoint_file.read_text() if checkpoint_file else None
-    with open_ledger(home, readonly=True) as ledger:
-        report = verify_ledger(ledger.conn, external=external, progress=terminal_progress())
+    path = (home or default_home()) / DB_NAME
+    if not path.exists():
+        raise ConfigError(f"no ledger at {path.parent}: nothing to verify")
+    # Not Ledger.open: the audit trusts nothing, genesis included, and reports what is broken.
+    try:
+        conn = store.connect(path, readonly=True)
+    except sqlite3.DatabaseError as e:
+        click.echo(f"the ledger file cannot be read as a ledger: {e}")
+        sys.exit(1)
+    try:
+        report = verify_ledger(conn, external=external, progress=terminal_progress())
+    finally:
+        conn.close()
     for problem in report.problems:
         click.echo(str(problem))
     if report.ok:

@@ -173,8 +173,13 @@ class Ledger:
         row = store.entry_row(conn, 0)
         if origin is None or row is None:
             raise ConfigError(f"{path} is not an initialised ledger")
-        genesis = json.loads(row[0])["statement"]["body"]
-        verifier = Verifier(origin, PublicKey.from_b64(genesis["key"]))
+        try:
+            genesis = json.loads(row[0])["statement"]["body"]
+            verifier = Verifier(origin, PublicKey.from_b64(genesis["key"]))
+        except (ValueError, KeyError, TypeError, LedgerError) as e:
+            raise IntegrityError(
+                f"entry 0 (genesis) of {path} is damaged ({e}); run provenance verify", field="seq"
+            ) from e
         return cls(home, conn, origin, verifier, clock)
 
     def close(self) -> None:
@@ -438,10 +443,14 @@ class Ledger:
                 checkpoint = self.latest_checkpoint()
             canonical = self.canonical(seq)
             proof = self.inclusion_proof(seq, checkpoint.checkpoint.size, nodes)
+        try:
+            entry = json.loads(canonical)
+        except ValueError as e:
+            raise IntegrityError(f"entry {seq} is damaged: its bytes are not JSON", field="seq") from e
         return {
             "seq": seq,
             "entry_hash": merkle.leaf_hash(canonical).hex(),
-            "entry": json.loads(canonical),
+            "entry": entry,
             "canonical": b64(canonical),
             "inclusion_proof": proof.to_json(),
             "checkpoint": checkpoint.note,

@@ -60,8 +60,11 @@ def verify_ledger(
 ) -> Report:
     """Audit the ledger on ``conn``; ``external`` is a signed checkpoint kept elsewhere."""
     report = Report()
-    with store.read_transaction(conn):
-        _verify(conn, report, external, progress)
+    try:
+        with store.read_transaction(conn):
+            _verify(conn, report, external, progress)
+    except sqlite3.DatabaseError as e:  # not a database, truncated, a record table dropped
+        report.add(None, f"the ledger file cannot be read as a ledger: {e}")
     report.problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
     return report
 
@@ -290,7 +293,12 @@ def _compare_derived(conn: sqlite3.Connection, replay: sqlite3.Connection, repor
         width = len(order.split(","))
         stored = _rows(conn, table, order)
         rebuilt = _rows(replay, table, order)
-        a, b = next(stored, None), next(rebuilt, None)
+        try:
+            a = next(stored, None)
+        except sqlite3.DatabaseError as e:
+            report.add(None, f"derived table {table} cannot be read: {e}")
+            continue
+        b = next(rebuilt, None)
         shown = 0
         while (a is not None or b is not None) and shown < 20:
             if a is not None and a == b:  # the common case: no keys to compare
@@ -299,19 +307,20 @@ def _compare_derived(conn: sqlite3.Connection, replay: sqlite3.Connection, repor
             ka, kb = (a[:width] if a else None), (b[:width] if b else None)
             if a is not None and (b is None or _key(ka) < _key(kb)):
                 report.add(
-                    _seq_of(table, a, replay),
+                    _seq_of(table, a, replay, conn),
                     f"derived table {table} has a row the replay does not: {_show(a)}",
                 )
                 a, shown = next(stored, None), shown + 1
             elif b is not None and (a is None or _key(kb) < _key(ka)):
                 report.add(
-                    _seq_of(table, b, replay), f"derived table {table} lacks a row the replay has: {_show(b)}"
+                    _seq_of(table, b, replay, conn),
+                    f"derived table {table} lacks a row the replay has: {_show(b)}",
                 )
                 b, shown = next(rebuilt, None), shown + 1
             else:
                 if a != b:
                     report.add(
-                        _seq_of(table, b or a, replay),
+                        _seq_of(table, b or a, replay, conn),
                         f"derived table {table} row {_show(ka)} is {_show(a)}, replay gives {_show(b)}",
                     )
                     shown += 1
@@ -323,7 +332,10 @@ def _key(k: object) -> tuple[tuple[int, object], ...]:
 
 
 def _seq_of(
-    table: str, row: tuple[object, ...] | None, replay: sqlite3.Connection | None = None
+    table: str,
+    row: tuple[object, ...] | None,
+    replay: sqlite3.Connection | None = None,
+    stored: sqlite3.Connection | None = None,
 ) -> int | None:
     """The entry a derived row stems from, where the row says so."""
     if row is None:
@@ -341,18 +353,25 @@ def _seq_of(
     }.get(table)
     if seq_col is not None:
         return int(row[seq_col])  # type: ignore[call-overload]
-    if table == "holdings" and replay is not None:
-        # The last entry that moved this lot for this party, else the lot's last entry.
-        hit = replay.execute(
-            "SELECT max(l.seq) FROM links l JOIN links p ON p.seq = l.seq AND p.kind = 'party'"
-            " AND p.value = ? WHERE l.kind = 'lot' AND l.value = ?",
-            (row[1], row[0]),
-        ).fetchone()
-        if hit is None or hit[0] is None:
-            hit = replay.execute(
-                "SELECT max(seq) FROM links WHERE kind = 'lot' AND value = ?", (row[0],)
-            ).fetchone()
-        return hit[0] if hit else None
+    if table == "holdings":
+        # The last entry that moved this lot for this party, else the lot's last entry, from
+        # the replay; if the replay never saw the lot (its entry is damaged), the stored lot.
+        for conn in (c for c in (replay, stored) if c is not None):
+            for sql, params in (
+                (
+                    "SELECT max(l.seq) FROM links l JOIN links p ON p.seq = l.seq"
+                    " AND p.kind = 'party' AND p.value = ? WHERE l.kind = 'lot' AND l.value = ?",
+                    (row[1], row[0]),
+                ),
+                ("SELECT max(seq) FROM links WHERE kind = 'lot' AND value = ?", (row[0],)),
+                ("SELECT seq FROM lots WHERE lot = ?", (row[0],)),
+            ):
+                try:
+                    hit = conn.execute(sql, params).fetchone()
+                except sqlite3.DatabaseError:
+                    continue
+                if hit is not None and hit[0] is not None:
+                    return int(hit[0])
     return None
 
 

@@ -154,6 +154,7 @@ def test_demo_never_deletes_a_folder_that_is_not_its_own(tmp_path: Path, content
         if content == "demo-plus-notes":
             build_demo(home)
         (home / "notes.txt").write_text("keep me")
+
     def files() -> list[str]:  # SQLite's -wal/-shm come and go with any reader
         return sorted(p.name for p in home.iterdir() if not p.name.endswith(("-wal", "-shm")))
 

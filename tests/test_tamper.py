@@ -664,3 +664,57 @@ def test_forged_signature_is_found_among_many(base, tmp_path):
     report = audit(home)
     assert problems_at(report, victim, "signature does not verify"), report.problems
     assert not [p for p in report.problems if "signature" in p.message and p.seq != victim]
+
+
+# -- damage that breaks more than one row: the audit still names it, never a traceback ------
+
+
+def _damage(home: Path, sql: str) -> None:
+    with sqlite3.connect(home / "ledger.db") as conn:
+        conn.execute(sql)
+    conn.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sql", "seq", "fragment"),
+    [
+        ("UPDATE entries SET canonical = X'FFFE' WHERE seq = 0", 0, "genesis"),
+        ("DROP TABLE holdings", None, "derived table holdings"),
+    ],
+    ids=["genesis-bytes-garbled", "derived-table-dropped"],
+)
+def test_verify_reports_structural_damage_in_one_line_each(base, tmp_path, sql, seq, fragment):
+    home = copy_home(base.home, tmp_path / "copy")
+    _damage(home, sql)
+    done = run_verify(home)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    prefix = f"seq {seq}: " if seq is not None else ""
+    assert any(line.startswith(prefix) and fragment in line for line in done.stdout.splitlines()), done.stdout
+
+
+@pytest.mark.slow
+def test_verify_of_a_truncated_file_is_one_clear_line(base, tmp_path):
+    home = copy_home(base.home, tmp_path / "copy")
+    with (home / "ledger.db").open("r+b") as f:
+        f.truncate(8192)
+    done = run_verify(home)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot be read" in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_show_of_a_garbled_entry_is_one_error_line(base, tmp_path):
+    home = copy_home(base.home, tmp_path / "copy")
+    _damage(home, "UPDATE entries SET canonical = X'FFFE' WHERE seq = 3")
+    done = subprocess.run([str(PROVENANCE), "show", "3", "--home", str(home)], capture_output=True, text=True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: integrity:") and "entry 3" in done.stderr
+
+
+def test_a_holding_whose_lot_entry_is_garbled_is_named_at_the_lot_entry(base, tmp_path):
+    home = copy_home(base.home, tmp_path / "copy")
+    _damage(home, f"UPDATE entries SET canonical = X'FFFE' WHERE seq = {base.seq['origin']}")
+    report = audit(home)
+    lines = [p for p in report.problems if "derived table holdings" in p.message]
+    assert lines and all(p.seq is not None for p in lines), [str(p) for p in report.problems]
