@@ -270,7 +270,7 @@ def verify(home: Path | None, checkpoint_file: Path | None) -> None:
     external = checkpoint_file.read_text() if checkpoint_file else None
     path = (home or default_home()) / DB_NAME
     if not path.exists():
-        raise ConfigError(f"no ledger at {path.parent}: nothing to verify")
+        raise ConfigError(f"no ledger at {path.parent}: run 'provenance init --home {path.parent}' first")
     # Not Ledger.open: the audit trusts nothing, genesis included, and reports what is broken.
     try:
         conn = store.connect(path, readonly=True)
