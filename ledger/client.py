@@ -37,6 +37,12 @@ class Connection:
         return cls(self.netloc, timeout=self.timeout)
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        status, data, _ = self.request_retried(method, path, body)
+        return status, data
+
+    def request_retried(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes, bool]:
+        """(status, body, whether it was sent twice): a kept-alive connection the server
+        closed is reopened once."""
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         for attempt in (1, 2):
             if self.conn is None:
@@ -44,7 +50,7 @@ class Connection:
             try:
                 self.conn.request(method, self.prefix + path, body=body, headers=headers)
                 response = self.conn.getresponse()
-                return response.status, response.read()
+                return response.status, response.read(), attempt == 2
             except (ConnectionError, http.client.HTTPException, TimeoutError, OSError) as e:
                 self.close()
                 if attempt == 2 or not isinstance(
@@ -81,6 +87,30 @@ def post_envelopes(server: str, documents: Iterable[tuple[int, Any]]) -> Iterato
                 yield doc.to_json()
                 continue
             body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            yield answer(*conn.request("POST", ENTRIES_PATH, body))
+            status, data, resent = conn.request_retried("POST", ENTRIES_PATH, body)
+            reply = answer(status, data)
+            if resent and status == 409:
+                # The first attempt may have landed before the connection dropped: if the
+                # entry the server names holds exactly this envelope, that was our append.
+                reply = _our_own(conn, doc, reply)
+            yield reply
     finally:
         conn.close()
+
+
+def _our_own(conn: Connection, doc: Any, reply: dict[str, Any]) -> dict[str, Any]:
+    seq = reply.get("error", {}).get("seq")
+    if not isinstance(seq, int):
+        return reply
+    status, data = conn.request("GET", f"{ENTRIES_PATH}/{seq}")
+    view = answer(status, data) if status == 200 else {}
+    entry = view.get("entry") if isinstance(view, dict) else None
+    if (
+        isinstance(entry, dict)
+        and isinstance(doc, dict)
+        and (
+            entry.get("statement") == doc.get("statement") and entry.get("signature") == doc.get("signature")
+        )
+    ):
+        return view
+    return reply

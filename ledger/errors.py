@@ -141,8 +141,24 @@ class RevocationRefused(RuleViolation):
     code = "revocation-refused"
 
 
+class RevocationNotAllowed(LedgerError):
+    """Who may revoke is a question of who signs, like a role: 403."""
+
+    status, code = 403, "revocation-not-allowed"
+
+
+class UnknownEntry(RuleViolation):
+    code = "unknown-entry"
+
+
 class AlreadyRevoked(RuleViolation):
     code = "already-revoked"
+
+
+class Busy(LedgerError):
+    """Another writer held the ledger's write lock past the busy timeout: try again."""
+
+    status, code = 503, "busy"
 
 
 # Errors of the ledger's own integrity, of proofs and of configuration.

@@ -9,12 +9,13 @@ transaction has committed, so an acknowledgement always means durable.
 from __future__ import annotations
 
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from .errors import LedgerError
+from .errors import Busy, LedgerError
 from .ledger import Appended, Ledger
 from .statements import Envelope
 
@@ -29,12 +30,17 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
-    def append(self, envelope: Envelope, timeout: float | None = 60) -> dict[str, Any]:
+    def append(self, envelope: Envelope) -> dict[str, Any]:
         """Append ``envelope`` with whatever else is queued; return its entry view, or raise
-        its refusal."""
+        its refusal.
+
+        Waits as long as the commit takes: answering earlier (a timeout) could tell a client
+        "failed" about an envelope that then commits. A write lock held past the store's busy
+        timeout ends the wait with ``Busy``, and nothing of that group was written.
+        """
         future: Future[dict[str, Any]] = Future()
         self._queue.put((envelope, future))
-        return future.result(timeout)
+        return future.result()
 
     def close(self) -> None:
         self._queue.put(None)
@@ -72,7 +78,12 @@ class GroupCommitter:
     @staticmethod
     def _commit(ledger: Ledger, group: list[tuple[Envelope, Future[dict[str, Any]]]]) -> None:
         try:
-            results = ledger.append([e for e, _ in group])
+            try:
+                results = ledger.append([e for e, _ in group])
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                raise Busy("another writer held the ledger past the busy timeout; try again") from e
             views = ledger.appended_views(results)
         except BaseException as e:  # the whole group failed: tell every caller
             for _, future in group:

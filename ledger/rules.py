@@ -433,10 +433,10 @@ def _revocation(conn: sqlite3.Connection, seq: int, st: Statement, role: str) ->
     field = "statement.body.entry"
     row = conn.execute("SELECT canonical, issuer, type FROM entries WHERE seq = ?", (target,)).fetchone()
     if row is None or target >= seq:
-        raise E.NotFound(f"entry {target} does not exist", field=field)
+        raise E.UnknownEntry(f"entry {target} does not exist (yet)", field=field)
     t_issuer, t_type = row[1], row[2]
     if st.issuer != t_issuer and role != "operator":
-        raise E.RevocationRefused(
+        raise E.RevocationNotAllowed(
             f"entry {target} was signed by {t_issuer}; only it or the operator may revoke it", field=field
         )
     if t_type in NOT_REVOCABLE:

@@ -17,7 +17,9 @@ from .keys import PublicKey, b64, statement_message, unb64
 from .merkle import leaf_hash
 
 MAX_STATEMENT_BYTES = 64 * 1024
-MAX_ENVELOPE_BYTES = 2 * MAX_STATEMENT_BYTES
+# A sender may escape every character (\u0041 is 6 bytes for 1 canonical byte), so an
+# envelope holding a statement of 64 KiB canonical may be 6 times larger on the wire.
+MAX_ENVELOPE_BYTES = 6 * MAX_STATEMENT_BYTES + 4096
 ZERO_HASH = "0" * 64
 
 # Canonical standard base64 of 32 bytes: the last character carries 2 bits and 4 zeros.

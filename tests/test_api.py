@@ -17,6 +17,7 @@ from ledger.bundle import verify_bundle
 from ledger.ledger import Ledger
 from ledger.note import SignedCheckpoint, Verifier
 from ledger.statements import Entry
+from web import MAX_CONTENT_LENGTH
 from web.openapi import document
 
 # -- helpers ------------------------------------------------------------------------------
@@ -342,7 +343,7 @@ def refusals(b: Builder, sign_raw: Any) -> list[tuple[str, bytes, int, str, str 
         ("someone else's key", enc(other_key), 403, "unknown-key", "signature.key_id"),
         ("role", enc(role), 403, "role-not-allowed", "statement.issuer"),
         ("unknown lot", enc(no_lot), 422, "unknown-lot", "statement.body.lot"),
-        ("too large body", b'{"x":"' + b"z" * (300 * 1024) + b'"}', 413, "too-large", None),
+        ("too large body", b'{"x":"' + b"z" * MAX_CONTENT_LENGTH + b'"}', 413, "too-large", None),
         ("statement over 64 KiB", enc(huge_statement), 413, "too-large", "statement"),
         ("fine", enc(big), 201, "", None),
     ]
@@ -525,3 +526,48 @@ def test_openapi_describes_every_route(client: Any, app: Any) -> None:
                     refs = json.dumps(content["schema"])
                     for name in [s.split('"')[0] for s in refs.split("#/components/schemas/")[1:]]:
                         assert name in doc["components"]["schemas"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/trace/00614141000012/%ff",
+        "/api/v1/trace/%ff/B1",
+        "/api/v1/trace/00614141000012/%C0%AE",
+        "/01/00614141000012/10/%ff",
+    ],
+)
+def test_bad_percent_encoding_is_a_400_not_a_500(client: Any, product: dict[str, Any], path: str) -> None:
+    """gunicorn passes the raw URI; a batch that is not UTF-8 once decoded is the client's error."""
+    r = client.get(path, environ_overrides={"RAW_URI": path}, headers={"Accept": "application/json"})
+    assert r.status_code == 400, r.data
+    assert r.get_json()["error"]["code"] == "invalid-field"
+
+
+def test_a_statement_under_64_kib_is_accepted_however_the_sender_escapes_it(
+    client: Any, cast: Any, product: dict[str, Any]
+) -> None:
+    """SPEC §7 limits the canonical statement, not its encoding on the wire: a 60 KB statement
+    of emoji sent with every non-ASCII character escaped (\\ud83c\\udf3f…) is about 3 times larger."""
+    import json as _json
+
+    from ledger.fields import ILO_INDICATORS
+
+    envelope = cast.envelope(
+        "labor-attestation",
+        "audit-a",
+        {
+            "facility": "proc-a",
+            "standard": "SA8000",
+            "audit_date": "2025-01-01",
+            "valid_until": "2026-01-01",
+            "outcome": "pass",
+            "indicators": {k: "absent" for k in ILO_INDICATORS},
+            "findings": ["\U0001f33f" * 500] * 30,
+            "evidence": [],
+        },
+    )
+    wire = _json.dumps(envelope.to_json()).encode()  # ensure_ascii: 12 bytes per emoji
+    assert len(envelope.statement.canonical) < 64 * 1024 < 2 * 64 * 1024 < len(wire)
+    r = client.post("/api/v1/entries", data=wire, content_type="application/json")
+    assert r.status_code == 201, r.get_json()

@@ -14,7 +14,7 @@ import ledger as ledger_package
 from ledger import errors
 from ledger.errors import LedgerError, all_error_classes
 
-STATUSES = {400, 403, 404, 409, 413, 422, 500}
+STATUSES = {400, 403, 404, 409, 413, 422, 500, 503}  # 503: busy past the lock timeout
 
 
 def _import_all() -> None:

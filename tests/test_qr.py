@@ -59,6 +59,14 @@ def test_base_url_defaults_to_the_request_host(ledger: Any, cast: Any) -> None:
     app = create_app({"TESTING": True, "PROVENANCE_HOME": str(ledger.home), "PROVENANCE_BASE_URL": None})
     r = app.test_client().get(f"/01/{WEB_GTIN}/10/AB12/qr.png", base_url="https://shop.example:8443")
     assert decode(r.data)[0].text == f"https://shop.example:8443/01/{WEB_GTIN}/10/AB12"
+    # The Host header chose that URL: no shared cache may keep the image for others.
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_qr_codes_under_a_configured_base_url_are_cacheable(client: Any, cast: Any) -> None:
+    r = client.get(f"/01/{WEB_GTIN}/10/AB12/qr.png", base_url="https://evil.example")
+    assert decode(r.data)[0].text == f"{WEB_BASE_URL}/01/{WEB_GTIN}/10/AB12"
+    assert r.headers["Cache-Control"] == "public, max-age=86400"
 
 
 def test_svg(client: Any, cast: Any) -> None:

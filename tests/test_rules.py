@@ -593,13 +593,14 @@ def test_gtin_batch_declared_before_is_refused(cast, stocked, submit, expect_ref
 
 REVOCATION_REFUSALS = [
     # (id, issuer, target (a stocked step name, or a seq), code, status)
-    ("someone-elses-entry", "farm-a", "ship_yarn", "revocation-refused", 422),
-    ("auditor-revokes-a-shipment", "audit-a", "ship_trader", "revocation-refused", 422),
-    ("receiver-revokes-shipment", "trade-a", "ship_trader", "revocation-refused", 422),
+    # who may revoke is a question of who signs (403, like a role); the rest are rules (422)
+    ("someone-elses-entry", "farm-a", "ship_yarn", "revocation-not-allowed", 403),
+    ("auditor-revokes-a-shipment", "audit-a", "ship_trader", "revocation-not-allowed", 403),
+    ("receiver-revokes-shipment", "trade-a", "ship_trader", "revocation-not-allowed", 403),
     ("genesis-by-operator", "operator", 0, "revocation-refused", 422),
     ("party-by-operator", "operator", 1, "revocation-refused", 422),
-    ("party-by-the-party", "farm-a", 1, "revocation-refused", 422),
-    ("entry-that-does-not-exist", "farm-a", 10_000, "not-found", 404),
+    ("party-by-the-party", "farm-a", 1, "revocation-not-allowed", 403),
+    ("entry-that-does-not-exist", "farm-a", 10_000, "unknown-entry", 422),
 ]
 
 
@@ -618,7 +619,7 @@ def test_revoking_itself_or_a_later_entry_is_refused(cast, stocked, expect_refus
     size = cast.ledger.size
     for target in (size, size + 1):
         env = envelope(cast, "revocation", "farm-a", {"entry": target, "reason": "test"})
-        expect_refusal(cast.ledger, env, "not-found", 404, "statement.body.entry")
+        expect_refusal(cast.ledger, env, "unknown-entry", 422, "statement.body.entry")
 
 
 def test_revoking_twice_is_refused(cast, stocked, expect_refusal):

@@ -22,6 +22,7 @@ import pytest
 from ledger.builder import Builder
 from ledger.client import Connection, post_envelopes
 from ledger.ledger import Ledger
+from web import MAX_CONTENT_LENGTH
 
 pytestmark = pytest.mark.slow
 
@@ -204,7 +205,7 @@ def test_pages_and_headers_over_http(server: Server, cast: Builder) -> None:
         assert "Provenance Ledger" in r.read().decode()
     req = urllib.request.Request(
         server.url + "/api/v1/entries",
-        data=b"x" * (300 * 1024),
+        data=b"x" * (MAX_CONTENT_LENGTH + 1),
         headers={"Content-Type": "application/json"},
     )
     with pytest.raises(urllib.error.HTTPError) as info:

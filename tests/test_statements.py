@@ -18,7 +18,7 @@ from ledger.builder import Builder
 from ledger.canonical import jcs
 from ledger.fields import ILO_INDICATORS
 from ledger.keys import PrivateKey, b64
-from ledger.statements import MAX_STATEMENT_BYTES, Envelope, Statement
+from ledger.statements import MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, Envelope, Statement
 
 DELETE = object()
 GTIN = "09506000134352"  # GS1's example GTIN, valid check digit
@@ -524,7 +524,7 @@ def test_statement_over_64_kib_is_refused(cast, stocked, sign_raw, expect_refusa
 
 
 def test_envelope_bytes_over_the_limit_are_refused_before_parsing(ledger, expect_refusal):
-    data = b'{"statement": "' + b"x" * (2 * MAX_STATEMENT_BYTES) + b'"}'
+    data = b'{"statement": "' + b"x" * MAX_ENVELOPE_BYTES + b'"}'
     expect_refusal(ledger, data, "too-large", 413, None)
 
 

@@ -17,7 +17,7 @@ from ledger.ledger import default_home
 if TYPE_CHECKING:
     from flask import Flask
 
-MAX_CONTENT_LENGTH = 256 * 1024
+MAX_CONTENT_LENGTH = 512 * 1024  # above ledger.statements.MAX_ENVELOPE_BYTES
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

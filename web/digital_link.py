@@ -56,5 +56,8 @@ def raw_segments() -> list[str]:
         raw = raw.split("?", 1)[0].split("#", 1)[0]
         if "://" in raw:  # an absolute-form request target
             raw = "/" + raw.split("://", 1)[1].partition("/")[2]
-        return [unquote(s, errors="strict") for s in raw.split("/")]
+        try:
+            return [unquote(s, errors="strict") for s in raw.split("/")]
+        except UnicodeDecodeError as e:
+            raise InvalidField("the path is not valid UTF-8 once percent-decoded", field="batch") from e
     return request.path.split("/")

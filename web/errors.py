@@ -10,12 +10,13 @@ details go to the server log only.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ledger.errors import LedgerError, Malformed, NotFound, TooLarge
+from ledger.errors import Busy, LedgerError, Malformed, NotFound, TooLarge
 
 log = logging.getLogger("provenance.web")
 
@@ -79,6 +80,10 @@ def respond(err: LedgerError) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(LedgerError)
     def ledger_error(e: LedgerError) -> Response:
+        if isinstance(e, Busy):
+            response = respond(e)
+            response.headers["Retry-After"] = "1"
+            return response
         if e.status >= 500:
             log.error("%s %s: %s", request.method, request.path, e, exc_info=e)
             e = InternalError("internal error; the server log has the details")
@@ -92,6 +97,14 @@ def register(app: Flask) -> None:
         if e.code == 405:
             response.headers["Allow"] = ", ".join(sorted(getattr(e, "valid_methods", None) or []))
         return response
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def database_error(e: sqlite3.OperationalError) -> Response:
+        if "locked" in str(e) or "busy" in str(e):  # a writer held the lock past busy_timeout
+            response = respond(Busy("the ledger is busy; try again"))
+            response.headers["Retry-After"] = "1"
+            return response
+        return unexpected(e)
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception) -> Response:

@@ -448,12 +448,13 @@ def paths() -> dict[str, Any]:
                     "201": {"description": "appended", "content": json_content(ref("EntryView"))},
                     "400": error("malformed JSON, envelope or statement (`field` names it)"),
                     "403": error(
-                        "bad signature, unknown or retired key, unregistered issuer, role not allowed"
+                        "bad signature, unknown or retired key, unregistered issuer, role not allowed,"
+                        " revoking another party's entry"
                     ),
-                    "404": error("a revocation of an entry that does not exist"),
                     "409": error("replay: the statement's (issuer, id) is already entry `seq`"),
-                    "413": error("request over 256 KiB, or statement over 64 KiB canonical"),
+                    "413": error("request over 512 KiB, or statement over 64 KiB canonical"),
                     "422": error("business rule: custody, balance, duplicate lot, GTIN owned, ..."),
+                    "503": error("the ledger was busy past its lock timeout: retry (Retry-After)"),
                     **DEFAULT,
                 },
             },

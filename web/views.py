@@ -61,10 +61,7 @@ def find() -> BaseResponse | tuple[str, int]:
 
 @bp.get("/01/<gtin>/10/<path:rest>")
 def digital_link_page(gtin: str, rest: str) -> Any:
-    try:
-        segments = digital_link.raw_segments()
-    except UnicodeDecodeError as e:
-        raise InvalidField("the path is not valid UTF-8 once percent-decoded", field="batch") from e
+    segments = digital_link.raw_segments()  # InvalidField if not UTF-8 once decoded
     if len(segments) < 5 or segments[1] != "01" or segments[3] != "10":
         raise NotFound(f"no such page: {request.path}")
     raw_gtin, batch, tail = segments[2], segments[4], segments[5:]
@@ -93,7 +90,10 @@ def digital_link_page(gtin: str, rest: str) -> Any:
 
 def _image(data: bytes, mimetype: str) -> Response:
     response = Response(data, mimetype=mimetype)
-    response.headers["Cache-Control"] = "public, max-age=86400"
+    if current_app.config.get("PROVENANCE_BASE_URL"):
+        response.headers["Cache-Control"] = "public, max-age=86400"
+    else:  # the URL came from the request's Host header: no shared cache may keep it
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
