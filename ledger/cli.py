@@ -350,21 +350,18 @@ def show(seq: int, home: Path | None) -> None:
         click.echo(dumps(ledger.entry_view(seq)))
 
 
-def _register_optional() -> None:
-    """Commands from modules that build on the core (trace, web, demo, backups)."""
-    import importlib
+def _register_more() -> None:
+    """Commands of the modules that build on the core: trace and bundles, backups, the web
+    app (whose heavy imports wait until serve or demo runs)."""
+    from web import cli as web_cli
 
-    for module in ("ledger.cli_trace", "ledger.cli_ops", "web.cli"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name != module:
-                raise
-            continue
-        mod.register(main)
+    from . import cli_ops, cli_trace
+
+    for module in (cli_trace, cli_ops, web_cli):
+        module.register(main)
 
 
-_register_optional()
+_register_more()
 
 if __name__ == "__main__":
     main()
