@@ -360,6 +360,7 @@ class Entry:
         f.pattern(f.re.compile(r"[0-9a-f]{64}"), "a hash")(obj["prev"], "prev")
         f.timestamp(obj["recorded_at"], "recorded_at")
         envelope = Envelope.from_json({"statement": obj["statement"], "signature": obj["signature"]})
-        if jcs(obj) != data:
+        entry = cls.build(obj["seq"], obj["prev"], obj["recorded_at"], envelope)  # JCS(entry)
+        if entry.canonical != data:
             raise Malformed("stored bytes are not in RFC 8785 canonical form")
-        return cls(obj["seq"], obj["prev"], obj["recorded_at"], envelope, data)
+        return entry

@@ -259,6 +259,24 @@ def iter_entries(
         seq = int(rows[-1][0]) + 1
 
 
+def iter_entry_rows(
+    conn: sqlite3.Connection, chunk: int = 2000
+) -> Iterator[tuple[int, bytes, bytes, tuple[Any, ...]]]:
+    """Stream (seq, canonical, hash, (type, issuer, stmt_id, recorded_at)) in seq order."""
+    seq = 0
+    while True:
+        rows = conn.execute(
+            "SELECT seq, canonical, hash, type, issuer, stmt_id, recorded_at FROM entries"
+            " WHERE seq >= ? ORDER BY seq LIMIT ?",
+            (seq, chunk),
+        ).fetchall()
+        for s, c, h, *index in rows:
+            yield int(s), as_bytes(c), as_bytes(h), tuple(index)
+        if len(rows) < chunk:
+            return
+        seq = int(rows[-1][0]) + 1
+
+
 def as_bytes(value: Any) -> bytes:
     """A BLOB column's value as bytes, even if someone stored it as TEXT behind our back."""
     if isinstance(value, str):

@@ -123,7 +123,8 @@ def _verify(
         prev, last_time, expect = ZERO_HASH, "", 0
         gap = False  # after a missing entry, tree positions shift: node checks mean nothing
         node_batch: list[tuple[int, int, bytes]] = []
-        for seq, canonical, stored_hash in store.iter_entries(conn):
+        issuers = rules.IssuerCache()  # one replay, one transaction: party statements clear it
+        for seq, canonical, stored_hash, index in store.iter_entry_rows(conn):
             if seq != expect:
                 report.add(expect, f"entries {expect}..{seq - 1} are missing")
                 if not gap:
@@ -144,7 +145,7 @@ def _verify(
                 prev = h.hex()
                 node_batch.extend(frontier.append(h))
                 continue
-            _check_entry(conn, report, seq, entry, prev, last_time)
+            _check_entry(index, report, seq, entry, prev, last_time)
             prev, last_time = h.hex(), max(last_time, entry.recorded_at)
             st = entry.statement
 
@@ -153,7 +154,7 @@ def _verify(
 
             try:
                 with store.savepoint(replay):
-                    rules.apply(replay, seq, entry.envelope, entry.recorded_at, defer=defer)
+                    rules.apply(replay, seq, entry.envelope, entry.recorded_at, defer=defer, cache=issuers)
                     store.insert_entry(
                         replay, seq, h, canonical, st.type, st.issuer, st.id, entry.recorded_at
                     )
@@ -215,7 +216,7 @@ def _scratch(path: Path) -> sqlite3.Connection:
 
 
 def _check_entry(
-    conn: sqlite3.Connection, report: Report, seq: int, entry: Entry, prev: str, last_time: str
+    index: tuple[object, ...], report: Report, seq: int, entry: Entry, prev: str, last_time: str
 ) -> None:
     if entry.seq != seq:
         report.add(seq, f"entry says seq {entry.seq} but is stored at seq {seq}")
@@ -227,11 +228,8 @@ def _check_entry(
         )
     if entry.recorded_at < last_time:
         report.add(seq, f"recorded_at {entry.recorded_at} goes back before {last_time}")
-    row = conn.execute(
-        "SELECT type, issuer, stmt_id, recorded_at FROM entries WHERE seq = ?", (seq,)
-    ).fetchone()
     st = entry.statement
-    if tuple(row) != (st.type, st.issuer, st.id, entry.recorded_at):
+    if index != (st.type, st.issuer, st.id, entry.recorded_at):
         report.add(seq, "the entries table's index columns do not match the entry's bytes")
 
 
