@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS entries (
     stmt_id TEXT NOT NULL,
     recorded_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS entries_type ON entries (type, seq);
 CREATE TABLE IF NOT EXISTS nodes (
     level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
     PRIMARY KEY (level, idx)

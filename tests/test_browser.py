@@ -148,3 +148,26 @@ def test_non_compliant_page_and_label(browser: Any, served: Server, tmp_path: Pa
         assert not problems, problems
     finally:
         context.close()
+
+
+def test_gtin_page_and_log_on_a_phone(browser: Any, served: Server, tmp_path: Path) -> None:
+    context, page, problems = open_page(browser, f"{served.url}/01/{WEB_GTIN}")
+    try:
+        assert page.locator("h1").inner_text() == "Organic Tee"
+        items = page.locator("ul.batches > li")
+        assert items.count() == 2
+        assert items.first.locator("a.batch").inner_text() == "Batch BAD-1"  # newest first
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        save(page, "gtin-page.png", tmp_path)
+        page.wait_for_load_state("networkidle")  # the favicon too, before navigating away
+        items.first.locator("a.batch").click()
+        page.wait_for_url(f"{served.url}/01/{WEB_GTIN}/10/BAD-1")
+        page.wait_for_load_state("networkidle")
+        page.goto(f"{served.url}/log?type=shipment&party=farm-a")
+        assert page.locator("ol.log > li").count() == 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        save(page, "log-page.png", tmp_path)
+        page.wait_for_load_state("networkidle")
+        assert not problems, problems
+    finally:
+        context.close()

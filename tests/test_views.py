@@ -79,6 +79,7 @@ def test_compliant_page(client: Any, product: dict[str, Any]) -> None:
     for number in ("1-888-373-7888", "08000 121 700", "1800 000 123"):
         assert number in concern
     assert 'href="tel:+18883737888"' in html
+    assert f'href="/01/{WEB_GTIN}">Other batches of this product' in html
     assert "<script" not in html
 
 
@@ -284,7 +285,7 @@ def test_log_pages(client: Any, ledger: Ledger, product: dict[str, Any]) -> None
     first = client.get("/log")
     html = first.get_data(as_text=True)
     assert first.status_code == 200 and 'href="/entries/0"' in html
-    assert "Later entries" not in html  # fewer than one page
+    assert "Newer entries" not in html and "Older entries" not in html  # fewer than one page
     shipments = text(client.get("/log?type=shipment"))
     assert (
         "Green Valley Cotton shipped 600 kg of lot cot-1 to Coimbatore Spinning on 2 May 2025." in shipments
@@ -296,9 +297,260 @@ def test_log_pages(client: Any, ledger: Ledger, product: dict[str, Any]) -> None
         for i in range(60):
             b.party(f"extra-{i:02d}", f"Extra {i}", "trader", "NL")
     page1 = client.get("/log").get_data(as_text=True)
-    assert 'href="/log?after=49"' in page1
+    assert 'href="/log?after=49"' in page1 and "Older entries" not in page1
     page2 = client.get("/log?after=49").get_data(as_text=True)
     assert 'href="/entries/50"' in page2 and 'href="/entries/49"' not in page2
+    assert 'rel="prev" href="/log?before=50"' in page2  # back to the first page
+    back = client.get("/log?before=50").get_data(as_text=True)
+    assert 'href="/entries/0"' in back and 'href="/entries/49"' in back and 'href="/entries/50"' not in back
+    assert "Older entries" not in back and 'rel="next" href="/log?after=49"' in back
+    newest = client.get(f"/log?before={ledger.size}").get_data(as_text=True)
+    assert f'href="/entries/{ledger.size - 1}"' in newest and "Newer entries" not in newest
+    assert f'rel="prev" href="/log?before={ledger.size - 50}"' in newest
+    assert client.get("/log?after=3&before=9").status_code == 400
+    assert client.get("/log?before=-1").status_code == 400
+
+
+def log_links(html: str) -> dict[str, dict[str, str]]:
+    """The pager's links: rel -> its query parameters."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    out = {}
+    for rel, href in re.findall(r'<a rel="(prev|next)" href="([^"]+)"', html):
+        out[rel] = dict(parse_qsl(urlsplit(unescape(href)).query))
+    return out
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"type": "party"},
+        {"party": "farm-a"},
+        {"lot": "cot-1"},
+        {"type": "shipment", "party": "farm-a"},
+        {"type": "shipment", "party": "farm-a", "lot": "cot-1"},
+        {"party": "farm-a", "lot": "cot-1"},
+    ],
+)
+def test_log_pages_both_ways_keep_the_filters(
+    client: Any,
+    ledger: Ledger,
+    product: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    query: dict[str, str],
+) -> None:
+    """Walking the pages forward, then back from the newest, lists every matching entry
+    exactly once each way, and every pager link keeps the filters."""
+    from web import views
+
+    monkeypatch.setattr(views, "LOG_PAGE", 2)
+    expected = ledger.entries(**query, limit=10**6)
+    assert len(expected) >= 2, expected
+
+    def walk(params: dict[str, str], rel: str) -> list[int]:
+        seen: list[int] = []
+        for _ in range(len(expected) + 2):
+            html = client.get("/log", query_string=params).get_data(as_text=True)
+            page = [int(x) for x in re.findall(r'href="/entries/(\d+)"', html)]
+            assert page == sorted(page) and len(page) <= 2
+            seen += page if rel == "next" else page[::-1]
+            links = log_links(html)
+            for link in links.values():
+                assert {k: v for k, v in link.items() if k not in ("after", "before")} == query
+            if rel not in links:
+                return seen
+            params = links[rel]
+        raise AssertionError("the pages did not end")
+
+    assert walk(dict(query), "next") == expected
+    assert walk({**query, "before": str(ledger.size)}, "prev") == expected[::-1]
+
+
+def test_log_paging_looks_at_a_bounded_number_of_rows(ledger: Ledger, product: dict[str, Any]) -> None:
+    """With a scan budget far smaller than the gaps between matches, pages come up short
+    but their cursors still lead through every match, both ways, and say what was searched.
+    (A type alone walks the (type, seq) index, where every row matches: never short.)"""
+    from web.log_paging import LogFilter, log_page
+
+    b: Builder = product["builder"]
+    with b.batch():
+        for i in range(40):
+            b.party(f"extra-{i:02d}", f"Extra {i}", "trader", "NL")
+    b.revoke("brand-a", product["seq"]["product"], "wrong batch")
+    filters = [
+        LogFilter(type="revocation", party="brand-a"),
+        LogFilter(type="product", party="brand-a"),
+        LogFilter(type="labor-attestation", party="audit-a"),
+    ]
+    for f in filters:
+        expected = ledger.entries(type=f.type, party=f.party, limit=10**6)
+        seen: list[int] = []
+        page = log_page(ledger.conn, f, size=2, budget=2)
+        short = 0
+        for _ in range(ledger.size):
+            seen += page.seqs
+            short += page.searched is not None
+            if page.newer is None:
+                break
+            page = log_page(ledger.conn, f, after=page.newer, size=2, budget=2)
+        assert seen == expected and short > 0, f
+        seen = []
+        page = log_page(ledger.conn, f, before=ledger.size, size=2, budget=2)
+        for _ in range(ledger.size):
+            seen = page.seqs + seen
+            if page.older is None:
+                break
+            page = log_page(ledger.conn, f, before=page.older, size=2, budget=2)
+        assert seen == expected, f
+    revocations = ledger.entries(type="revocation", limit=10)
+    first = log_page(ledger.conn, LogFilter(type="revocation"), size=2, budget=2)
+    assert first.seqs == revocations[:2] and first.searched is None
+
+
+def explain(ledger: Ledger, sql: str) -> list[str]:
+    return [row[3] for row in ledger.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+
+
+def test_log_and_gtin_pages_only_search_indexes(app: Any, client: Any, product: dict[str, Any]) -> None:
+    """Every query behind the log explorer and a GTIN's page is a search on an index (a
+    primary key or ``links``'), never a scan of a table and never a sort."""
+    from web import handle
+
+    with app.app_context():
+        led = handle.get_ledger()  # the handle this thread's requests use
+    statements: list[str] = []
+    led.conn.set_trace_callback(statements.append)
+    try:
+        urls = [
+            "/log",
+            "/log?after=3",
+            f"/log?before={led.size}",
+            "/log?type=shipment&before=12",
+            "/log?party=farm-a&after=2",
+            "/log?party=farm-a&type=shipment&before=20",
+            "/log?lot=cot-1&party=proc-a&type=transformation",
+            f"/01/{WEB_GTIN}",
+            f"/01/{WEB_GTIN}?before=30",
+        ]
+        for url in urls:
+            statements.clear()
+            assert client.get(url).status_code == 200, url
+            selects = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+            assert selects, url
+            for sql in selects:
+                plan = explain(led, sql)
+                assert all(step.startswith(("SEARCH", "CORRELATED")) for step in plan), (url, sql, plan)
+    finally:
+        led.conn.set_trace_callback(None)
+
+
+# -- a GTIN without a batch: /01/<gtin> ------------------------------------------------------
+
+
+def test_gtin_page_lists_its_batches_newest_first(client: Any, product: dict[str, Any]) -> None:
+    b: Builder = product["builder"]
+    second = b.product("brand-a", WEB_GTIN, "TS-27", "Organic Tee", [("tee-1", "10", "pcs")])
+    third = b.product("brand-a", WEB_GTIN, "TS-28", "Organic Tee", [("tee-1", "10", "pcs")])
+    revocation = b.revoke("brand-a", second, "declared against the wrong lot")
+    r = client.get(f"/01/{WEB_GTIN}")
+    assert r.status_code == 200 and r.mimetype == "text/html" and "Accept" in r.headers["Vary"]
+    assert "Access-Control-Allow-Origin" not in r.headers
+    page, html = text(r), r.get_data(as_text=True)
+    assert "Organic Tee" in page and "Nordic Wear" in page and f"GTIN {WEB_GTIN}" in page
+    batches = section(page, "Batches", "More from Nordic Wear")
+    assert batches.index("Batch TS-28") < batches.index("Batch TS-27") < batches.index(f"Batch {WEB_BATCH}")
+    assert (
+        f"Batch TS-27 withdrawn Declared 1 Jun 2025 in entry {second}; withdrawn in entry {revocation}"
+        in batches
+    )
+    assert f"Batch TS-28 Declared 1 Jun 2025 in entry {third}" in batches
+    assert batches.count("withdrawn") == 2  # the tag and the sentence, for TS-27 only
+    for batch in ("TS-28", "TS-27", WEB_BATCH):
+        assert f'href="/01/{WEB_GTIN}/10/{quote(batch, safe="")}"' in html
+    assert 'href="/parties/brand-a"' in html and "<script" not in html
+
+
+def test_gtin_json(client: Any, product: dict[str, Any]) -> None:
+    from jsonschema import Draft202012Validator
+
+    from web.openapi import SCHEMAS
+
+    b: Builder = product["builder"]
+    second = b.product("brand-a", WEB_GTIN, "TS-27", "Organic Tee", [("tee-1", "10", "pcs")])
+    b.revoke("brand-a", second, "declared against the wrong lot")
+    r = client.get(f"/01/{WEB_GTIN}", headers={"Accept": "application/json"})
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    assert r.headers["Access-Control-Allow-Origin"] == "*" and "Accept" in r.headers["Vary"]
+    assert "Link" not in r.headers
+    body = r.get_json()
+    Draft202012Validator(SCHEMAS["GtinBatches"]).validate(body)
+    assert body == {
+        "gtin": WEB_GTIN,
+        "brand": "brand-a",
+        "batches": [
+            {"batch": "TS-27", "seq": second, "withdrawn": True},
+            {"batch": WEB_BATCH, "seq": product["seq"]["product"], "withdrawn": False},
+        ],
+    }
+
+
+def test_gtin_pages_of_batches(client: Any, product: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from web import views
+
+    monkeypatch.setattr(views, "GTIN_PAGE", 2)
+    b: Builder = product["builder"]
+    seqs = [product["seq"]["product"]]
+    seqs += [
+        b.product("brand-a", WEB_GTIN, f"B{i}", "Organic Tee", [("tee-1", "1", "pcs")]) for i in range(4)
+    ]
+    newest_first = seqs[::-1]
+    got: list[int] = []
+    url: str | None = f"/01/{WEB_GTIN}"
+    while url:
+        r = client.get(url, headers={"Accept": "application/json"})
+        got += [x["seq"] for x in r.get_json()["batches"]]
+        link = r.headers.get("Link")
+        url = re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1) if link else None
+    assert got == newest_first
+    html = client.get(f"/01/{WEB_GTIN}").get_data(as_text=True)
+    assert f'rel="next" href="/01/{WEB_GTIN}?before={newest_first[1]}"' in html
+    assert "Newest batches" not in html
+    older = client.get(f"/01/{WEB_GTIN}?before={newest_first[1]}").get_data(as_text=True)
+    assert f'href="/entries/{newest_first[2]}"' in older and f'href="/entries/{newest_first[1]}"' not in older
+    assert f'href="/01/{WEB_GTIN}">← Newest batches' in older
+    assert client.get(f"/01/{WEB_GTIN}?before=x").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "gtin, fourteen",
+    [("9506000134352", "09506000134352"), ("614141000036", "00614141000036"), ("96385074", "00000096385074")],
+)
+def test_short_gtins_redirect_to_their_14_digit_page(
+    client: Any, cast: Builder, gtin: str, fourteen: str
+) -> None:
+    r = client.get(f"/01/{gtin}")
+    assert r.status_code == 301 and r.headers["Location"] == f"/01/{fourteen}"
+    r = client.get(f"/01/{gtin}?before=9")
+    assert r.status_code == 301 and r.headers["Location"] == f"/01/{fourteen}?before=9"
+
+
+@pytest.mark.parametrize(
+    "gtin, status",
+    [
+        ("09506000134352", 404),  # valid, never declared
+        ("09506000134353", 400),  # bad check digit
+        ("12345", 400),  # not a GTIN length
+        ("0950600013435x", 400),
+    ],
+)
+def test_bad_or_unknown_gtins(client: Any, cast: Builder, gtin: str, status: int) -> None:
+    r = client.get(f"/01/{gtin}")
+    assert r.status_code == status and r.mimetype == "text/html"
+    assert "Traceback" not in r.get_data(as_text=True) and "<h1>" in r.get_data(as_text=True)
+    j = client.get(f"/01/{gtin}", headers={"Accept": "application/json"})
+    assert j.status_code == status
+    assert j.get_json()["error"]["code"] == ("not-found" if status == 404 else "invalid-field")
+    assert j.get_json()["error"]["field"] == "gtin"
 
 
 # -- escaping: every field is untrusted ------------------------------------------------------
@@ -350,6 +602,7 @@ def test_html_in_names_is_escaped_on_every_page(client: Any, cast: Builder) -> N
         f"/entries/{product - 4}",
         f"/01/{WEB_GTIN}/10/EV1",
         f"/01/{WEB_GTIN}/10/EV1/label",
+        f"/01/{WEB_GTIN}",
         "/log?party=evil-farm",
     ]
     for url in pages:
@@ -365,6 +618,8 @@ def test_html_in_names_is_escaped_on_every_page(client: Any, cast: Builder) -> N
 
 def test_html_in_query_parameters_is_escaped(client: Any, cast: Builder) -> None:
     r = client.get("/log", query_string={"party": EVIL})
+    assert r.status_code == 200 and "<script>alert" not in r.get_data(as_text=True)
+    r = client.get("/log", query_string={"lot": EVIL, "type": "shipment"})
     assert r.status_code == 200 and "<script>alert" not in r.get_data(as_text=True)
     r = client.get("/find", query_string={"gtin": EVIL, "batch": EVIL})
     assert r.status_code == 400 and "<script>alert" not in r.get_data(as_text=True)

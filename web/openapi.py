@@ -339,6 +339,26 @@ SCHEMAS: dict[str, Any] = {
         ["product", "verdict", "findings", "steps", "origins", "parties", "corrections", "as_of"],
         description="docs/trace-format.md",
     ),
+    "GtinBatches": obj(
+        {
+            "gtin": {"type": "string", "pattern": "^[0-9]{14}$"},
+            "brand": {"type": "string", "description": "the party id of the brand that owns the GTIN"},
+            "batches": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "batch": STR,
+                        "seq": {**NAT, "description": "the entry that declared the batch"},
+                        "withdrawn": {"type": "boolean", "description": "the declaration was revoked"},
+                    },
+                    extra=False,
+                ),
+                "description": "newest first, a page at a time (the Link header names the next)",
+            },
+        },
+        extra=False,
+        description="A GTIN's declared batches",
+    ),
     "Bundle": {
         "allOf": [
             ref("Trace"),
@@ -421,11 +441,11 @@ AT = query("at", "trace as of this date (YYYY-MM-DD)", {"type": "string", "forma
 HTML = {"text/html": {"schema": STR}}
 
 
-def dl_errors() -> dict[str, Any]:
+def dl_errors(bad: str = "not a GTIN or batch", missing: str = "no such product batch") -> dict[str, Any]:
     both = {**HTML, **json_content(ref("Error"))}
     return {
-        "400": {"description": "not a GTIN or batch", "content": both},
-        "404": {"description": "no such product batch", "content": both},
+        "400": {"description": bad, "content": both},
+        "404": {"description": missing, "content": both},
         "default": {"description": "an error", "content": both},
     }
 
@@ -577,6 +597,39 @@ def paths() -> dict[str, Any]:
                     "400": error("not a GTIN, batch or date"),
                     "404": error("no such product batch"),
                     **DEFAULT,
+                },
+            }
+        },
+        "/01/{gtin}": {
+            "get": {
+                "operationId": "getGtin",
+                "summary": "GS1 Digital Link of a GTIN: the product and its batches, newest first"
+                " (HTML, or JSON for Accept: application/json)",
+                "parameters": [
+                    GTIN,
+                    query(
+                        "before",
+                        "only batches declared before this entry (the next page, as in the Link header)",
+                        {"type": "integer", "minimum": 0},
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the page, or the batches",
+                        "headers": {
+                            **CORS,
+                            "Link": {
+                                "description": 'RFC 8288 `<…?before=N>; rel="next"` if more remain',
+                                "schema": STR,
+                            },
+                        },
+                        "content": {**HTML, **json_content(ref("GtinBatches"))},
+                    },
+                    "301": {
+                        "description": "a GTIN-8/12/13 redirects to its 14-digit form",
+                        "headers": {"Location": {"schema": STR}},
+                    },
+                    **dl_errors("not a GTIN, or a bad `before`", "no product with this GTIN was declared"),
                 },
             }
         },

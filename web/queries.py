@@ -165,3 +165,54 @@ def received(ledger: Ledger, pid: str, limit: int = 200) -> list[dict[str, Any]]
     return [
         {"seq": seq, "issuer": (st := ledger.entry(seq).statement).issuer, "body": st.body} for (seq,) in rows
     ]
+
+
+def gtin_product(ledger: Ledger, gtin: str) -> dict[str, Any]:
+    """What a GTIN-14 is: its brand (``gtins``, the owner since its first declaration) and
+    the name it was last declared under, from its newest batch that is not withdrawn (else
+    its first). Raises ``NotFound`` for a GTIN never declared."""
+    row = store.query(ledger.conn, "SELECT brand, seq FROM gtins WHERE gtin = ?", (gtin,))
+    if not row:
+        raise NotFound(f"no product with GTIN {gtin} has been declared", field="gtin")
+    brand, first = row[0]
+    live = store.query(
+        ledger.conn,
+        "SELECT p.seq FROM links l CROSS JOIN products p ON p.seq = l.seq"
+        " WHERE l.kind = 'gtin' AND l.value = ? AND p.revoked_by IS NULL ORDER BY l.seq DESC LIMIT 1",
+        (gtin,),
+    )
+    seq = live[0][0] if live else first
+    return {
+        "gtin": gtin,
+        "brand": brand,
+        "brand_name": party_names(ledger, {brand}).get(brand, brand),
+        "name": ledger.entry(seq).statement.body["name"],
+    }
+
+
+def gtin_batches(
+    ledger: Ledger, gtin: str, *, before: int | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The batches declared for a GTIN-14, newest first, withdrawn ones included: a page of
+    ``limit`` declared before seq ``before``, and the ``before`` of the next page (``None``
+    at the last). One range on ``links``' primary key, each row joined on ``products``'."""
+    rows = store.query(
+        ledger.conn,
+        "SELECT p.seq, p.batch, p.revoked_by FROM links l CROSS JOIN products p ON p.seq = l.seq"
+        " WHERE l.kind = 'gtin' AND l.value = ? AND l.seq < ? ORDER BY l.seq DESC LIMIT ?",
+        (gtin, 2**62 if before is None else before, limit + 1),
+    )
+    out = []
+    for seq, batch, revoked_by in rows[:limit]:
+        e = ledger.entry(seq)
+        out.append(
+            {
+                "seq": seq,
+                "batch": batch,
+                "withdrawn": revoked_by is not None,
+                "revoked_by": revoked_by,
+                "name": e.statement.body["name"],
+                "recorded_at": e.recorded_at,
+            }
+        )
+    return out, (out[-1]["seq"] if len(rows) > limit else None)

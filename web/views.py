@@ -1,6 +1,6 @@
 """The pages (blueprint ``views``): the shopper's page behind the QR code, its QR codes and
-printable label, home, parties, entries and the log explorer. HTML only, no script; every
-value goes through Jinja's autoescaping."""
+printable label, a GTIN's batches, home, parties, entries and the log explorer. HTML only,
+no script; every value goes through Jinja's autoescaping."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ledger.errors import InvalidField, NotFound, UnknownType
 from ledger.statements import TYPES
 from ledger.trace import collect
 
-from . import describe, digital_link, present, qr, queries, tracing
+from . import describe, digital_link, log_paging, present, qr, queries, tracing
 from . import words as w
 from .handle import get_ledger
 from .params import date_arg, int_arg, parse_int, str_arg
@@ -54,6 +54,49 @@ def find() -> BaseResponse | tuple[str, int]:
         return render_template(
             "index.html", info=info, products=products, error=e, gtin=gtin, batch=batch
         ), 400
+
+
+# -- the Digital Link of a GTIN without a batch: /01/<gtin> -------------------------------
+
+GTIN_PAGE = 50
+
+
+@bp.get("/01/<gtin>")
+def gtin_page(gtin: str) -> Any:
+    """A product (GTIN) and its declared batches, newest first, ``GTIN_PAGE`` at a time
+    (``before`` a seq): HTML, or JSON ``{gtin, brand, batches}`` with an RFC 8288 ``Link``
+    to the next page. A GTIN-8/12/13 redirects (301) to its 14-digit form; a GTIN never
+    declared is a 404, a malformed one a 400."""
+    gtin14 = digital_link.gtin14(gtin)
+    if gtin != gtin14:
+        target = f"/01/{gtin14}"
+        if request.query_string:
+            target += "?" + request.query_string.decode("ascii", "replace")
+        return redirect(target, 301)
+    before = int_arg("before", None, lo=0)
+    ledger = get_ledger()
+    with store.read_transaction(ledger.conn):
+        product = queries.gtin_product(ledger, gtin14)
+        batches, older = queries.gtin_batches(ledger, gtin14, before=before, limit=GTIN_PAGE)
+    if _wants_json():
+        response = jsonify(
+            {
+                "gtin": gtin14,
+                "brand": product["brand"],
+                "batches": [
+                    {"batch": b["batch"], "seq": b["seq"], "withdrawn": b["withdrawn"]} for b in batches
+                ],
+            }
+        )
+        if older is not None:
+            response.headers["Link"] = f'</01/{gtin14}?before={older}>; rel="next"'
+    else:
+        response = Response(
+            render_template("gtin.html", p=product, batches=batches, older=older, paged=before is not None),
+            mimetype="text/html",
+        )
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 # -- the Digital Link: /01/<gtin>/10/<batch>[/qr.svg|/qr.png|/label|/21/<serial>] ----------
@@ -218,19 +261,27 @@ def entry(seq: str) -> str:
 
 @bp.get("/log")
 def log() -> str:
-    """The log explorer: entries oldest first, a page at a time, filtered by type or party."""
+    """The log explorer: entries oldest first, a page at a time either way (``after`` or
+    ``before`` a seq), filtered by type, party or lot (``log_paging``)."""
     type_ = str_arg("type", 64)
     if type_ is not None and type_ not in TYPES:
         raise UnknownType(f"{type_!r} is not a statement type", field="type")
-    party_id = str_arg("party")
+    party_id, lot = str_arg("party"), str_arg("lot")
     after = int_arg("after", None, lo=-1)
+    before = int_arg("before", None, lo=0)
+    if after is not None and before is not None:
+        raise InvalidField("give after or before, not both", field="before")
     ledger = get_ledger()
     with store.read_transaction(ledger.conn):
         size = ledger.size
-        seqs = ledger.entries(type=type_, party=party_id, after=after, limit=LOG_PAGE + 1)
-        more = len(seqs) > LOG_PAGE
-        rows = []
-        entries = [(s, ledger.entry(s).to_json()) for s in seqs[:LOG_PAGE]]
+        page = log_paging.log_page(
+            ledger.conn,
+            log_paging.LogFilter(type_, party_id, lot),
+            after=after,
+            before=before,
+            size=LOG_PAGE,
+        )
+        entries = [(s, ledger.entry(s).to_json()) for s in page.seqs]
         ids = {e["statement"]["issuer"] for _, e in entries}
         ids |= {
             e["statement"]["body"].get(k)
@@ -239,24 +290,25 @@ def log() -> str:
             if isinstance(e["statement"]["body"].get(k), str)
         }
         names = queries.party_names(ledger, ids)
-        for s, e in entries:
-            rows.append(
-                {
-                    "seq": s,
-                    "type": w.TYPE_NAME.get(e["statement"]["type"], ""),
-                    "issuer": e["statement"]["issuer"],
-                    "recorded_at": e["recorded_at"],
-                    "summary": describe.describe(e["statement"], names),
-                }
-            )
-    next_after = seqs[LOG_PAGE - 1] if more else None
+        rows = [
+            {
+                "seq": s,
+                "type": w.TYPE_NAME.get(e["statement"]["type"], ""),
+                "issuer": e["statement"]["issuer"],
+                "recorded_at": e["recorded_at"],
+                "summary": describe.describe(e["statement"], names),
+            }
+            for s, e in entries
+        ]
     return render_template(
         "log.html",
         rows=rows,
         size=size,
         type=type_,
         party=party_id,
+        lot=lot,
         types=TYPES,
         type_names=w.TYPE_NAME,
-        next_after=next_after,
+        page=page,
+        budget=log_paging.SCAN_BUDGET,
     )
