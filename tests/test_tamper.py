@@ -718,3 +718,18 @@ def test_a_holding_whose_lot_entry_is_garbled_is_named_at_the_lot_entry(base, tm
     report = audit(home)
     lines = [p for p in report.problems if "derived table holdings" in p.message]
     assert lines and all(p.seq is not None for p in lines), [str(p) for p in report.problems]
+
+
+def test_a_garbled_genesis_still_leaves_chain_and_tree_checked(base, tmp_path):
+    """Without genesis nothing can be replayed or signature-checked, but damage elsewhere is
+    still found: here an entry whose bytes changed, at its seq."""
+    home = copy_home(base.home, tmp_path / "copy")
+    _damage(home, "UPDATE entries SET canonical = X'FFFE' WHERE seq = 0")
+    _damage(
+        home,
+        f"UPDATE entries SET canonical = CAST(replace(CAST(canonical AS TEXT), '\"cot-1\"',"
+        f" '\"cot-X\"') AS BLOB) WHERE seq = {base.seq['ship_cotton']}",
+    )
+    done = run_verify(home)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"seq {base.seq['ship_cotton']}: stored entry hash does not match" in done.stdout, done.stdout
