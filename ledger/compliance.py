@@ -5,11 +5,13 @@ touches a database, so the live trace and the offline bundle verifier judge iden
 
 The attestation in force for a facility on a date is, among its non-revoked attestations
 with ``audit_date <= date <= valid_until``, the one with the latest ``audit_date``, with two
-refinements SPEC leaves open: a third-party audit outranks any self-assessment (a facility
-cannot hide an auditor's failure behind its own later "pass"), and same-day audits rank the
-worst outcome first (fail, conditional, pass), then the most indicators present, then the
-latest entry, so a pass recorded after a same-day failure cannot hide it. An attestation is
-a self-assessment when its standard says so or the facility signed it.
+refinements the rule leaves open: same-day audits rank the worst outcome first (fail,
+conditional, pass), then the most indicators present, then the latest entry, so a pass
+recorded after a same-day failure cannot hide it; and a self-assessment can only make the
+picture worse: when the latest is the facility's own and a third-party audit also in force
+found worse (a worse outcome, or more indicators present), that audit stands. A facility's
+own admission of a failure counts; its own "pass" cannot clear an auditor's failure. An
+attestation is a self-assessment when its standard says so or the facility signed it.
 """
 
 from __future__ import annotations
@@ -98,9 +100,12 @@ class Attestation:
     def covers(self, date: str) -> bool:
         return self.audit_date <= date <= self.valid_until
 
-    def rank(self) -> tuple[bool, str, int, int, int]:
-        present = len(self.with_value("present"))
-        return (not self.self_assessment, self.audit_date, OUTCOME_RANK[self.outcome], present, self.seq)
+    def rank(self) -> tuple[str, int, int, int]:
+        """Latest audit first; on one day, the worst outcome, then the most indicators present."""
+        return (self.audit_date, *self.severity(), self.seq)
+
+    def severity(self) -> tuple[int, int]:
+        return OUTCOME_RANK[self.outcome], len(self.with_value("present"))
 
     def describe(self, names: Names) -> str:
         who = "self-assessment" if self.self_assessment else f"by {names(self.issuer)}"
@@ -110,7 +115,12 @@ class Attestation:
 def in_force(attestations: Sequence[Attestation], date: str) -> Attestation | None:
     """The attestation in force on ``date`` (module docstring), or ``None``."""
     live = [a for a in attestations if a.revoked_by is None and a.covers(date)]
-    return max(live, key=Attestation.rank, default=None)
+    latest = max(live, key=Attestation.rank, default=None)
+    if latest is not None and latest.self_assessment:
+        worse = [a for a in live if not a.self_assessment and a.severity() > latest.severity()]
+        if worse:
+            return max(worse, key=Attestation.rank)
+    return latest
 
 
 def indicator_words(key: str) -> str:

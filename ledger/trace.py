@@ -200,9 +200,12 @@ class Walk:
     def _lot(self, item: _Lot) -> None:
         """Follow one lot: its maker, its custody routes to each user, then its inputs.
 
-        Quantities: a transformation's output is taken to contain all its inputs in proportion
-        to the output's amount among the outputs of the same unit; drawing ``d`` of an output
-        whose same-unit outputs total ``T`` draws ``d / T`` of every input line.
+        Quantities: a transformation's output is taken to contain its inputs in proportion to
+        the output's amount among the outputs of the same unit; outputs in different units
+        (50 m of fabric and 20 kg of padding) cannot be weighed against each other, so the
+        inputs are shared equally among the units. Drawing ``d`` of an output whose same-unit
+        outputs total ``T``, with ``g`` units among the outputs, draws ``d / T / g`` of every
+        input line: the draws of all outputs never add up to more than the inputs.
         """
         sinks = [self.steps[s] for s in item.sinks]
         creator = item.creator
@@ -245,7 +248,8 @@ class Walk:
             unit = next(o["unit"] for o in b["outputs"] if o["lot"] == item.lot)
             same = [DEC.create_decimal(o["amount"]) for o in b["outputs"] if o["unit"] == unit]
             total = sum(same, Decimal(0))
-            ratio = DEC.divide(item.draw, total) if total else Decimal(0)
+            units = len({o["unit"] for o in b["outputs"]})
+            ratio = DEC.divide(item.draw, DEC.multiply(total, units)) if total else Decimal(0)
             for line in b["inputs"]:
                 self.demand(line["lot"], DEC.multiply(ratio, DEC.create_decimal(line["amount"])), creator.seq)
 

@@ -350,8 +350,79 @@ def test_a_later_self_assessment_cannot_hide_a_failed_third_party_audit(tmp_path
     assert any(f.get("indicator") == "debt_bondage" for f in t["findings"])
 
 
-def test_a_self_assessment_counts_only_where_no_third_party_audit_covers_the_date() -> None:
+def test_a_self_assessment_cannot_clear_a_worse_third_party_audit() -> None:
     third = att(1, "2025-01-01", "2025-12-31", "conditional")
     own = att(2, "2025-06-01", "2026-06-01", issuer="mill")
-    assert in_force([third, own], "2025-07-01") is third
-    assert in_force([third, own], "2026-02-01") is own
+    assert in_force([third, own], "2025-07-01") is third  # own pass vs auditor's conditional
+    assert in_force([third, own], "2026-02-01") is own  # the audit has expired
+    passed = att(3, "2025-01-01", "2025-12-31")
+    assert in_force([passed, own], "2025-07-01") is own  # the latest, as the rule says
+
+
+def test_a_facilitys_own_later_failure_counts() -> None:
+    passed = att(1, "2025-01-01", "2026-12-31")
+    own_fail = att(2, "2025-04-15", "2025-12-31", "fail", present=1, issuer="mill")
+    assert in_force([passed, own_fail], "2025-05-01") is own_fail
+    same_day = att(3, "2025-04-15", "2025-12-31")
+    assert in_force([same_day, own_fail], "2025-05-01") is own_fail  # worst first on one day
+
+
+def test_a_self_reported_failure_makes_the_product_non_compliant(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path, audited=(FARM, MILL, KNITTER))
+    own = audit(
+        c.b,
+        MILL,
+        audit_date="2025-03-20",
+        issuer=MILL,
+        standard="self-assessment",
+        outcome="fail",
+        present=["debt_bondage"],
+    )
+    t = trace(c)
+    assert t["verdict"] == "non-compliant"
+    assert step(t, c.seqs["spin"])["audit"]["seq"] == own
+    assert any(f.get("indicator") == "debt_bondage" and f["party"] == MILL for f in t["findings"])
+
+
+def test_co_products_in_different_units_share_their_inputs(tmp_path: Path) -> None:
+    """100 kg of cotton woven into 50 m of fabric and 20 kg of padding, both used whole with
+    100 kg of another farm's cotton: each origin is 100 kg, half the product, never more."""
+    from ledger.builder import Builder
+    from ledger.ledger import Ledger
+    from ledger.trace import trace_product
+
+    ledger = Ledger.init(tmp_path / "h", "coproducts.test/ledger")
+    b = Builder(ledger, seed="coproducts")
+    for pid, role in (
+        ("farm-c", "farm"),
+        ("farm-d", "farm"),
+        ("weaver", "manufacturer"),
+        ("brand", "brand"),
+        ("aud", "auditor"),
+    ):
+        b.party(pid, pid, role, "IN")
+    for pid in ("farm-c", "farm-d", "weaver", "brand"):
+        b.audit("aud", pid, standard="SA8000", audit_date="2025-01-01", valid_until="2026-01-01")
+    for farm, lot in (("farm-c", "c"), ("farm-d", "d")):
+        b.origin(farm, lot, "cotton", "100", "kg", country="IN", produced_on="2025-02-01")
+        b.ship(farm, lot, "100", "kg", "weaver", "2025-02-02")
+    b.transform(
+        "weaver",
+        "weaving",
+        "2025-02-03",
+        [("c", "100", "kg")],
+        [("fabric", "fabric", "50", "m"), ("padding", "padding", "20", "kg")],
+    )
+    b.transform(
+        "weaver",
+        "sewing",
+        "2025-02-04",
+        [("fabric", "50", "m"), ("padding", "20", "kg"), ("d", "100", "kg")],
+        [("jackets", "jacket", "10", "pcs")],
+    )
+    b.ship("weaver", "jackets", "10", "pcs", "brand", "2025-02-05")
+    b.product("brand", "09506000134352", "J1", "Jacket", [("jackets", "10", "pcs")])
+    t = trace_product(ledger, "09506000134352", "J1").to_json()
+    origins = {o["lot"]: (o["amount"], o["share"]) for o in t["origins"]}
+    assert origins == {"c": ("100", "0.5"), "d": ("100", "0.5")}, origins
+    assert next(x for x in t["lots"] if x["lot"] == "c")["traced"] == "100"
