@@ -40,7 +40,7 @@ class EntrySet:
         self.entries: dict[int, Entry] = {}
         self._done: set[tuple[str, str]] = set()
         self._products: dict[tuple[str, str], list[Entry]] = {}
-        self._creator: dict[str, Entry] = {}
+        self._creator: dict[str, list[Entry]] = {}  # lot -> its makers, a revoked one first
         self._shipments: dict[str, list[Entry]] = {}
         self._attestations: dict[str, list[Entry]] = {}
         self._registrations: dict[str, list[Entry]] = {}
@@ -61,10 +61,10 @@ class EntrySet:
             if kind == "product":
                 self._products.setdefault((b["gtin"], b["batch"]), []).append(e)
             elif kind == "material-origin":
-                self._creator.setdefault(b["lot"], e)
+                self._creator.setdefault(b["lot"], []).append(e)
             elif kind == "transformation":
                 for out in b["outputs"]:
-                    self._creator.setdefault(out["lot"], e)
+                    self._creator.setdefault(out["lot"], []).append(e)
             elif kind == "shipment":
                 self._shipments.setdefault(b["lot"], []).append(e)
             elif kind == "labor-attestation":
@@ -75,7 +75,13 @@ class EntrySet:
                 self._registrations.setdefault("operator", []).append(e)
             elif kind == "revocation":
                 self._revocation.setdefault(b["entry"], e)
-        for index in (self._products, self._shipments, self._attestations, self._registrations):
+        for index in (
+            self._products,
+            self._shipments,
+            self._attestations,
+            self._registrations,
+            self._creator,
+        ):
             for items in index.values():
                 items.sort(key=lambda e: e.seq)
         if self.loader and new:  # every entry comes with its revocation, if it has one
@@ -94,9 +100,14 @@ class EntrySet:
         return self._products.get((gtin, batch), [])
 
     def creator(self, lot: str) -> Entry | None:
-        """The ``material-origin`` or ``transformation`` that made ``lot``."""
+        """The ``material-origin`` or ``transformation`` that made ``lot``: the latest one not
+        revoked (a revoked maker's lot id may be taken again by its correction), else the
+        latest, revoked."""
         self._fetch("creator", lot, lambda x: x.creator(lot))
-        return self._creator.get(lot)
+        makers = sorted(self._creator.get(lot, []), key=lambda e: e.seq)
+        standing = [e for e in makers if e.seq not in self._revocation]
+        chosen = standing or makers
+        return chosen[-1] if chosen else None
 
     def shipments(self, lot: str) -> list[Entry]:
         self._fetch("shipments", lot, lambda x: x.shipments(lot))
@@ -139,7 +150,13 @@ class LedgerLoader:
         )
 
     def creator(self, lot: str) -> list[int]:
-        return self._seqs("SELECT seq FROM lots WHERE lot = ? AND seq < ?", lot)
+        """Every origin or transformation naming ``lot``: its maker, any revoked maker whose
+        correction took the id again, and (harmlessly) transformations that used it."""
+        return self._seqs(
+            "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq WHERE l.kind = 'lot'"
+            " AND l.value = ? AND e.type IN ('material-origin', 'transformation') AND l.seq < ?",
+            lot,
+        )
 
     def shipments(self, lot: str) -> list[int]:
         return self._seqs(

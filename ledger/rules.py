@@ -7,8 +7,9 @@ one consistent state. A refusal raises before any write, and the caller's savepo
 anything half done.
 
 Revocation unwinds what the target did to lots, so a corrected statement can be appended
-after it; it is refused once the goods have moved on (revoke the later entries first). Lot
-ids stay reserved: a lot id names one thing forever, so a correction uses a new one.
+after it; it is refused once the goods have moved on (revoke the later entries first). The
+lot ids a revoked origin or transformation created are free again, so its correction can
+carry the same ids and a trace shows the two side by side.
 """
 
 from __future__ import annotations
@@ -483,6 +484,9 @@ def _unwind(
                 field=field,
             )
         conn.execute("DELETE FROM holdings WHERE lot = ?", (lot,))
+        # The id is free again, so the correction can carry it: the trace then finds the
+        # revoked statement beside its correction (both name the lot).
+        conn.execute("DELETE FROM lots WHERE lot = ? AND seq = ?", (lot, target))
 
     if kind == "material-origin":
         retire(body["lot"], body["quantity"]["amount"])

@@ -248,3 +248,23 @@ def test_bundle_carries_its_policy(tmp_path: Path) -> None:
     bundle["policy"] = {"high_risk_regions": []}
     with pytest.raises(BundleMismatch, match="'verdict'"):
         verify_bundle(resign(bundle, c))
+
+
+def test_a_bundle_with_a_corrected_origin_verifies_offline(tmp_path: Path) -> None:
+    """The revoked maker and its correction share a lot id; offline derivation agrees."""
+    from ledger.builder import Builder
+    from ledger.ledger import Ledger
+
+    ledger = Ledger.init(tmp_path / "h", "corrections.test/ledger")
+    b = Builder(ledger, seed="corrections-bundle")
+    for pid, role in (("farm", "farm"), ("brand", "brand"), ("aud", "auditor")):
+        b.party(pid, pid, role, "IN")
+    wrong = b.origin("farm", "c1", "cotton", "100", "kg", country="IN", produced_on="2025-02-01")
+    b.revoke("farm", wrong, "wrong amount")
+    b.origin("farm", "c1", "cotton", "90", "kg", country="IN", produced_on="2025-02-01")
+    b.ship("farm", "c1", "90", "kg", "brand", "2025-02-02")
+    b.product("brand", "09506000134352", "B1", "Bale", [("c1", "90", "kg")])
+    bundle = build_bundle(ledger, "09506000134352", "B1")
+    assert [c["revoked"] for c in bundle["corrections"]] == [wrong]
+    report = verify_bundle(json.loads(json.dumps(bundle)))
+    assert report.to_json()["corrections"] == bundle["corrections"]

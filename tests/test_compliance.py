@@ -426,3 +426,33 @@ def test_co_products_in_different_units_share_their_inputs(tmp_path: Path) -> No
     origins = {o["lot"]: (o["amount"], o["share"]) for o in t["origins"]}
     assert origins == {"c": ("100", "0.5"), "d": ("100", "0.5")}, origins
     assert next(x for x in t["lots"] if x["lot"] == "c")["traced"] == "100"
+
+
+def test_a_corrected_origin_is_used_and_shown_as_a_correction(tmp_path: Path) -> None:
+    """The farm declared the wrong region, revoked the origin and declared it again under the
+    same lot id: the trace follows the correction and lists the revoked one."""
+    from ledger.builder import Builder
+    from ledger.ledger import Ledger
+    from ledger.trace import trace_product
+
+    ledger = Ledger.init(tmp_path / "h", "corrections.test/ledger")
+    b = Builder(ledger, seed="corrections")
+    for pid, role in (("farm", "farm"), ("mill", "manufacturer"), ("brand", "brand"), ("aud", "auditor")):
+        b.party(pid, pid, role, "IN")
+    for pid in ("farm", "mill", "brand"):
+        b.audit("aud", pid, standard="SA8000", audit_date="2025-01-01", valid_until="2026-01-01")
+    wrong = b.origin(
+        "farm", "c1", "cotton", "100", "kg", country="IN", region="Punjab", produced_on="2025-02-01"
+    )
+    revocation = b.revoke("farm", wrong, "wrong region")
+    fixed = b.origin(
+        "farm", "c1", "cotton", "100", "kg", country="IN", region="Gujarat", produced_on="2025-02-01"
+    )
+    b.ship("farm", "c1", "100", "kg", "mill", "2025-02-02")
+    b.transform("mill", "sewing", "2025-02-03", [("c1", "100", "kg")], [("tees", "t-shirt", "300", "pcs")])
+    b.ship("mill", "tees", "300", "pcs", "brand", "2025-02-04")
+    b.product("brand", "09506000134352", "T1", "Tee", [("tees", "300", "pcs")])
+    t = trace_product(ledger, "09506000134352", "T1").to_json()
+    assert t["verdict"] == "compliant", t["findings"]
+    assert [(o["seq"], o.get("region")) for o in t["origins"]] == [(fixed, "Gujarat")]
+    assert [(c["revoked"], c["by"]) for c in t["corrections"]] == [(wrong, revocation)]

@@ -698,8 +698,9 @@ def test_revoking_a_transformation_restores_inputs_and_retires_outputs(cast, sto
         "proc-a", "spinning", "2025-05-20", [("cot-1", "60", "kg")], [("yarn-2", "cotton yarn", "50", "kg")]
     )
     b.revoke("proc-a", spin, "wrong machine")
+    # the output lot is gone (its id is free for a correction)
     env = envelope(b, "shipment", "proc-a", ship_body("yarn-2", "1", "kg", "make-a"))
-    expect_refusal(led, env, "no-custody", 422, "statement.body.lot")
+    expect_refusal(led, env, "unknown-lot", 422, "statement.body.lot")
     env = envelope(b, "shipment", "proc-a", ship_body("cot-1", "100.000001", "kg", "make-a"))
     expect_refusal(led, env, "insufficient-balance", 422, "statement.body.amount")
     submit(led, envelope(b, "shipment", "proc-a", ship_body("cot-1", "100", "kg", "make-a")))
@@ -711,7 +712,7 @@ def test_revoking_an_untouched_origin_retires_its_lot(cast, stocked, submit, exp
     wrong = b.origin("farm-a", "cot-2", "cotton", "500", "kg", country="IN", produced_on="2025-05-20")
     b.revoke("farm-a", wrong, "wrong field")
     env = envelope(b, "shipment", "farm-a", ship_body("cot-2", "1", "kg", "proc-a"))
-    expect_refusal(led, env, "no-custody", 422, "statement.body.lot")
+    expect_refusal(led, env, "unknown-lot", 422, "statement.body.lot")
     # a corrected origin under a new lot id is accepted
     b.origin("farm-a", "cot-2b", "cotton", "450", "kg", country="IN", produced_on="2025-05-20")
     b.ship("farm-a", "cot-2b", "450", "kg", "proc-a", "2025-05-21")
@@ -822,3 +823,14 @@ def test_retrying_a_landed_envelope_after_its_key_was_rotated_answers_replay(
     b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[PrivateKey.from_seed(b"\x0c" * 32)])
     err = expect_refusal(led, landed, "replay", 409, "statement.id")
     assert err.to_json()["error"]["seq"] == seq
+
+
+def test_a_revoked_origins_lot_id_can_be_taken_by_its_correction(cast, stocked, submit):
+    """The correction carries the same lot id, so a trace finds the two side by side."""
+    b, led = cast, cast.ledger
+    wrong = b.origin("farm-a", "cot-3", "cotton", "500", "kg", country="PK", produced_on="2025-05-20")
+    b.revoke("farm-a", wrong, "wrong country")
+    fixed = b.origin("farm-a", "cot-3", "cotton", "500", "kg", country="IN", produced_on="2025-05-20")
+    b.ship("farm-a", "cot-3", "500", "kg", "proc-a", "2025-05-21")
+    assert led.conn.execute("SELECT seq FROM lots WHERE lot = 'cot-3'").fetchone()[0] == fixed
+    assert verify_ledger(led.conn).ok
