@@ -16,7 +16,7 @@ from typing import Any
 from .errors import LedgerError
 from .fields import ILO_INDICATORS
 from .keys import PrivateKey
-from .ledger import Appended, Ledger, format_time
+from .ledger import Ledger, format_time
 from .statements import Envelope, sign
 
 Line = tuple[str, str, str]  # (lot, amount, unit)
@@ -238,9 +238,3 @@ class Builder:
 
     def revoke(self, issuer: str, seq: int, reason: str) -> int:
         return self.emit("revocation", issuer, {"entry": seq, "reason": reason})
-
-
-def appended_seq(result: Appended | LedgerError) -> int:
-    if isinstance(result, LedgerError):
-        raise result
-    return result.entry.seq

@@ -8,7 +8,6 @@ checkpoint, so nothing a caller gets has to be taken on trust.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import os
@@ -544,7 +543,3 @@ class _SignaturesFailed(Exception):
 
 def _note_text(note: str) -> str:
     return note[: note.rfind("\n\n") + 1]
-
-
-def decode_canonical(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)

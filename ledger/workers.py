@@ -8,7 +8,6 @@ a pool costs more to start than a few hundred verifications.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -115,15 +114,3 @@ class Verifier:
             self.pool.shutdown()
             self.pool = None
         return self.bad
-
-
-def verify_all(tasks: Iterable[Task], expected: int) -> list[Any]:
-    v = Verifier(expected)
-    for t in tasks:
-        v.add(*t)
-    return v.failures()
-
-
-def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
