@@ -252,3 +252,22 @@ def product(stocked: dict[str, int], cast: Builder) -> dict[str, Any]:
         description="A plain white T-shirt.",
     )
     return {"gtin": WEB_GTIN, "batch": WEB_BATCH, "seq": seq, "builder": b}
+
+
+# -- envelopes tests post over HTTP ---------------------------------------------------------
+
+
+def origin_envelope(b: Builder, lot: str = "new-lot", party: str = "farm-a") -> dict[str, Any]:
+    """A signed material-origin of 10 kg of cotton, as envelope JSON (not appended)."""
+    return b.envelope(
+        "material-origin",
+        party,
+        {
+            "lot": lot,
+            "material": "cotton",
+            "quantity": {"amount": "10", "unit": "kg"},
+            "origin": {"country": "IN"},
+            "produced_on": "2025-05-01",
+            "certifications": [],
+        },
+    ).to_json()

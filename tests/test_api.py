@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+from conftest import origin_envelope
 from jsonschema import Draft202012Validator
 
 from ledger import merkle
@@ -71,21 +72,6 @@ def check_view(view: dict[str, Any], verifier: Verifier) -> None:
         [bytes.fromhex(h) for h in proof["hashes"]],
         cp.root,
     )
-
-
-def origin_envelope(b: Builder, lot: str = "new-lot", party: str = "farm-a") -> dict[str, Any]:
-    return b.envelope(
-        "material-origin",
-        party,
-        {
-            "lot": lot,
-            "material": "cotton",
-            "quantity": {"amount": "10", "unit": "kg"},
-            "origin": {"country": "IN"},
-            "produced_on": "2025-05-01",
-            "certifications": [],
-        },
-    ).to_json()
 
 
 # -- reads --------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_serve import PROVENANCE, Server, environment, origin
+from conftest import origin_envelope
+from test_serve import PROVENANCE, Server, environment
 
 from ledger.builder import Builder
 from ledger.ledger import Ledger
@@ -26,11 +27,11 @@ pytestmark = pytest.mark.slow
 
 def test_server_workers_and_submit_processes_at_once(ledger: Ledger, cast: Builder, tmp_path: Path) -> None:
     before = ledger.size
-    http_bodies = [json.dumps(origin(cast, f"http-{i}")).encode() for i in range(160)]
+    http_bodies = [json.dumps(origin_envelope(cast, f"http-{i}")).encode() for i in range(160)]
     files = []
     for f in range(3):
         path = tmp_path / f"batch-{f}.jsonl"
-        path.write_text("".join(json.dumps(origin(cast, f"cli-{f}-{i}")) + "\n" for i in range(150)))
+        path.write_text("".join(json.dumps(origin_envelope(cast, f"cli-{f}-{i}")) + "\n" for i in range(150)))
         files.append(path)
     server = Server(ledger.home, workers=3)
     statuses: list[int] = []

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_serve import Server, origin
+from conftest import origin_envelope
+from test_serve import Server
 
 from ledger.builder import Builder
 from ledger.ledger import Ledger
@@ -46,7 +47,9 @@ def close(conn: list[http.client.HTTPConnection]) -> None:
 def test_sigkill_while_appending_loses_no_acknowledged_entry(
     ledger: Ledger, cast: Builder, kill_after: int
 ) -> None:
-    envelopes = [json.dumps(origin(cast, f"k{kill_after}-{i}")).encode() for i in range(CLIENTS * PER_CLIENT)]
+    envelopes = [
+        json.dumps(origin_envelope(cast, f"k{kill_after}-{i}")).encode() for i in range(CLIENTS * PER_CLIENT)
+    ]
     before = ledger.size
     server = Server(ledger.home, workers=2)
     acked: dict[int, str] = {}
@@ -106,7 +109,7 @@ def test_server_killed_with_nothing_in_flight_restarts_clean(
 ) -> None:
     server = Server(ledger.home, workers=1)
     conn: list[http.client.HTTPConnection] = []
-    status, data = post(server.port, json.dumps(origin(cast, "quiet-1")).encode(), conn)
+    status, data = post(server.port, json.dumps(origin_envelope(cast, "quiet-1")).encode(), conn)
     close(conn)
     assert status == 201
     os.killpg(server.proc.pid, signal.SIGKILL)

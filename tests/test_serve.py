@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import origin_envelope
 
 from ledger.builder import Builder
 from ledger.client import Connection, post_envelopes
@@ -100,23 +101,8 @@ def server(ledger: Ledger, cast: Builder) -> Iterator[Server]:
         s.stop()
 
 
-def origin(b: Builder, lot: str, party: str = "farm-a") -> dict[str, Any]:
-    return b.envelope(
-        "material-origin",
-        party,
-        {
-            "lot": lot,
-            "material": "cotton",
-            "quantity": {"amount": "10", "unit": "kg"},
-            "origin": {"country": "IN"},
-            "produced_on": "2025-05-01",
-            "certifications": [],
-        },
-    ).to_json()
-
-
 def test_concurrent_appends_over_http(server: Server, ledger: Ledger, cast: Builder) -> None:
-    envelopes = [origin(cast, f"lot-{i:03d}") for i in range(48)]
+    envelopes = [origin_envelope(cast, f"lot-{i:03d}") for i in range(48)]
     results: list[tuple[int, dict[str, Any]]] = []
     lock = threading.Lock()
 
@@ -155,7 +141,7 @@ def test_concurrent_appends_over_http(server: Server, ledger: Ledger, cast: Buil
 
 
 def test_submit_to_a_server(server: Server, ledger: Ledger, cast: Builder, tmp_path: Path) -> None:
-    lines = [origin(cast, "sub-1"), origin(cast, "sub-2")]
+    lines = [origin_envelope(cast, "sub-1"), origin_envelope(cast, "sub-2")]
     batch = tmp_path / "batch.jsonl"
     batch.write_text("\n".join(json.dumps(x) for x in lines) + "\n{not json\n")
     run = subprocess.run(
@@ -186,7 +172,7 @@ def test_submit_to_a_server(server: Server, ledger: Ledger, cast: Builder, tmp_p
         "seq": 9,
     }
     fresh = tmp_path / "fresh.json"
-    fresh.write_text(json.dumps(origin(cast, "sub-3")))
+    fresh.write_text(json.dumps(origin_envelope(cast, "sub-3")))
     run = subprocess.run(
         [PROVENANCE, "submit", str(fresh), "--server", server.url + "/"],
         env=environment(),
@@ -216,7 +202,7 @@ def test_pages_and_headers_over_http(server: Server, cast: Builder) -> None:
 
 def test_submit_to_no_server_is_one_clear_line(tmp_path: Path, cast: Builder) -> None:
     f = tmp_path / "one.json"
-    f.write_text(json.dumps(origin(cast, "x-1")))
+    f.write_text(json.dumps(origin_envelope(cast, "x-1")))
     run = subprocess.run(
         [PROVENANCE, "submit", str(f), "--server", f"http://127.0.0.1:{free_port()}"],
         env=environment(),
