@@ -34,9 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
 
-from ledger.builder import Builder  # noqa: E402
-from ledger.ledger import Ledger  # noqa: E402
-from ledger.statements import Envelope  # noqa: E402
+from ledger.core.ledger import Ledger  # noqa: E402
+from ledger.demo.builder import Builder  # noqa: E402
+from ledger.model.fields import ILO_INDICATORS  # noqa: E402
+from ledger.model.statements import Envelope  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
 from scenarios import bench_product  # noqa: E402
@@ -137,9 +138,7 @@ def make_workload(b: Builder, n: int, prefix: str = "w") -> list[Envelope]:
                         "audit_date": "2026-01-01",
                         "valid_until": "2027-01-01",
                         "outcome": "pass",
-                        "indicators": {
-                            k: "absent" for k in __import__("ledger.fields").fields.ILO_INDICATORS
-                        },
+                        "indicators": {k: "absent" for k in ILO_INDICATORS},
                         "findings": [],
                         "evidence": [],
                     },
@@ -238,8 +237,8 @@ def bench_proofs(ledgers: dict[int, Ledger]) -> None:
 
 
 def bench_trace(ledgers: dict[int, Ledger]) -> None:
-    from ledger.bundle import build_bundle
-    from ledger.trace import trace_product
+    from ledger.trace.bundle import build_bundle
+    from ledger.trace.walk import trace_product
 
     out = {}
     for n, ledger in ledgers.items():

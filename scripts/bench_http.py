@@ -21,8 +21,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ledger.builder import Builder  # noqa: E402
-from ledger.ledger import Ledger  # noqa: E402
+from ledger.core.ledger import Ledger  # noqa: E402
+from ledger.demo.builder import Builder  # noqa: E402
 
 
 def free_port() -> int:

@@ -24,11 +24,11 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-from ledger.builder import Builder  # noqa: E402
-from ledger.canonical import jcs  # noqa: E402
-from ledger.keys import PASSPHRASE_ENV, STATEMENT_PREFIX, PrivateKey, b64  # noqa: E402
-from ledger.ledger import HOME_ENV, Appended, Ledger  # noqa: E402
-from ledger.statements import Envelope  # noqa: E402
+from ledger.core.ledger import HOME_ENV, Appended, Ledger  # noqa: E402
+from ledger.crypto.canonical import jcs  # noqa: E402
+from ledger.crypto.keys import PASSPHRASE_ENV, STATEMENT_PREFIX, PrivateKey, b64  # noqa: E402
+from ledger.demo.builder import Builder  # noqa: E402
+from ledger.model.statements import Envelope  # noqa: E402
 
 TEST_ORIGIN = "ledger.test/provenance"
 BUILDER_SEED = "provenance-tests"

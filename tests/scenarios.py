@@ -18,8 +18,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger.builder import Builder
-from ledger.ledger import Ledger
+from ledger.core.ledger import Ledger
+from ledger.demo.builder import Builder
 
 ORIGIN = "trace.example/ledger"
 AUDITOR = "veritas-audits"

@@ -12,14 +12,14 @@ import pytest
 from conftest import origin_envelope
 from jsonschema import Draft202012Validator
 
-from ledger import merkle
-from ledger.builder import Builder
-from ledger.bundle import verify_bundle
-from ledger.ledger import Ledger
-from ledger.note import SignedCheckpoint, Verifier
-from ledger.statements import Entry
+from ledger.core.ledger import Ledger
+from ledger.demo.builder import Builder
+from ledger.model.statements import Entry
+from ledger.tlog import merkle
+from ledger.tlog.note import SignedCheckpoint, Verifier
+from ledger.trace.bundle import verify_bundle
 from web import MAX_CONTENT_LENGTH
-from web.openapi import document
+from web.api.openapi import document
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -288,7 +288,7 @@ def refusals(b: Builder, sign_raw: Any) -> list[tuple[str, bytes, int, str, str 
             "certifications": ["x" * 200] * 20,
         },
     ).to_json()
-    from ledger.fields import ILO_INDICATORS
+    from ledger.model.fields import ILO_INDICATORS
 
     huge_statement = {
         "statement": b.statement(
@@ -537,7 +537,7 @@ def test_a_statement_under_64_kib_is_accepted_however_the_sender_escapes_it(
     of emoji sent with every non-ASCII character escaped (\\ud83c\\udf3f…) is about 3 times larger."""
     import json as _json
 
-    from ledger.fields import ILO_INDICATORS
+    from ledger.model.fields import ILO_INDICATORS
 
     envelope = cast.envelope(
         "labor-attestation",

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from web.openapi import document
+from web.api.openapi import document
 
 DOC = document()
 SETTINGS = settings(

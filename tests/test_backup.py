@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.backup import backup, export, import_ledger, read_lines
-from ledger.builder import Builder
+from ledger.audit.backup import backup, export, import_ledger, read_lines
+from ledger.audit.verify import verify_ledger
+from ledger.core.ledger import Ledger
+from ledger.demo.builder import Builder
 from ledger.errors import ConfigError, IntegrityError, Malformed
-from ledger.ledger import Ledger
-from ledger.verify import verify_ledger
 
 PROVENANCE = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "provenance")
 
@@ -144,7 +144,7 @@ def test_cli_export_import_backup(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content", ["notes", "other-ledger", "demo-plus-notes"])
 def test_demo_never_deletes_a_folder_that_is_not_its_own(tmp_path: Path, content: str) -> None:
-    from ledger.demo import build_demo
+    from ledger.demo.chains import build_demo
 
     home = tmp_path / "home"
     if content == "other-ledger":
@@ -165,7 +165,7 @@ def test_demo_never_deletes_a_folder_that_is_not_its_own(tmp_path: Path, content
 
 
 def test_demo_replaces_its_own_ledger_and_fills_an_empty_folder(tmp_path: Path) -> None:
-    from ledger.demo import build_demo
+    from ledger.demo.chains import build_demo
 
     (tmp_path / "empty").mkdir()
     assert len(build_demo(tmp_path / "empty")) == 3

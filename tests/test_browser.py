@@ -13,8 +13,8 @@ import pytest
 from conftest import WEB_BATCH, WEB_GTIN
 from test_serve import Server
 
-from ledger.builder import Builder
-from ledger.ledger import Ledger
+from ledger.core.ledger import Ledger
+from ledger.demo.builder import Builder
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

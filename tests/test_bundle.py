@@ -18,15 +18,15 @@ import pytest
 from click.testing import CliRunner
 from scenarios import AUDITOR, FARM, KNITTER, MILL, Clock, audit, new_builder, tee_chain
 
-from ledger.bundle import BUNDLE_PREFIX, BundleMismatch, build_bundle, bundle_message, verify_bundle
-from ledger.canonical import jcs
-from ledger.cli import main
-from ledger.entries import EntrySet
+from ledger.cli.commands import main
+from ledger.crypto.canonical import jcs
+from ledger.crypto.keys import b64
 from ledger.errors import BadSignature, LedgerError, Malformed, ProofError
-from ledger.keys import b64
-from ledger.policy import Policy
-from ledger.statements import Entry
-from ledger.trace import derive, trace_product
+from ledger.model.statements import Entry
+from ledger.trace.bundle import BUNDLE_PREFIX, BundleMismatch, build_bundle, bundle_message, verify_bundle
+from ledger.trace.entries import EntrySet
+from ledger.trace.policy import Policy
+from ledger.trace.walk import derive, trace_product
 
 
 @pytest.fixture(scope="module")
@@ -252,8 +252,8 @@ def test_bundle_carries_its_policy(tmp_path: Path) -> None:
 
 def test_a_bundle_with_a_corrected_origin_verifies_offline(tmp_path: Path) -> None:
     """The revoked maker and its correction share a lot id; offline derivation agrees."""
-    from ledger.builder import Builder
-    from ledger.ledger import Ledger
+    from ledger.core.ledger import Ledger
+    from ledger.demo.builder import Builder
 
     ledger = Ledger.init(tmp_path / "h", "corrections.test/ledger")
     b = Builder(ledger, seed="corrections-bundle")

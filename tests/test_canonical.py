@@ -20,7 +20,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import canonical
+from ledger.crypto import canonical
 from ledger.errors import Malformed, TooLarge
 
 VECTORS = Path(__file__).parent / "vectors" / "jcs"

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from ledger import merkle
-from ledger.builder import Builder
-from ledger.canonical import jcs
-from ledger.keys import PrivateKey, PublicKey
-from ledger.ledger import Ledger
-from ledger.note import SignedCheckpoint, Verifier
-from ledger.statements import Envelope
+from ledger.core.ledger import Ledger
+from ledger.crypto.canonical import jcs
+from ledger.crypto.keys import PrivateKey, PublicKey
+from ledger.demo.builder import Builder
+from ledger.model.statements import Envelope
+from ledger.tlog import merkle
+from ledger.tlog.note import SignedCheckpoint, Verifier
 
 pytestmark = pytest.mark.slow
 

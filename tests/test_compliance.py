@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from scenarios import AUDITOR, FARM, FARM2, KNITTER, MILL, TRADER, audit, tee_chain
 
-from ledger.compliance import Attestation, in_force
 from ledger.errors import ConfigError
-from ledger.fields import ILO_INDICATORS
-from ledger.policy import Policy, RiskRegion, words
-from ledger.trace import trace_product
+from ledger.model.fields import ILO_INDICATORS
+from ledger.trace.compliance import Attestation, in_force
+from ledger.trace.policy import Policy, RiskRegion, words
+from ledger.trace.walk import trace_product
 
 
 def trace(chain: Any, **kw: Any) -> dict[str, Any]:
@@ -387,9 +387,9 @@ def test_a_self_reported_failure_makes_the_product_non_compliant(tmp_path: Path)
 def test_co_products_in_different_units_share_their_inputs(tmp_path: Path) -> None:
     """100 kg of cotton woven into 50 m of fabric and 20 kg of padding, both used whole with
     100 kg of another farm's cotton: each origin is 100 kg, half the product, never more."""
-    from ledger.builder import Builder
-    from ledger.ledger import Ledger
-    from ledger.trace import trace_product
+    from ledger.core.ledger import Ledger
+    from ledger.demo.builder import Builder
+    from ledger.trace.walk import trace_product
 
     ledger = Ledger.init(tmp_path / "h", "coproducts.test/ledger")
     b = Builder(ledger, seed="coproducts")
@@ -431,9 +431,9 @@ def test_co_products_in_different_units_share_their_inputs(tmp_path: Path) -> No
 def test_a_corrected_origin_is_used_and_shown_as_a_correction(tmp_path: Path) -> None:
     """The farm declared the wrong region, revoked the origin and declared it again under the
     same lot id: the trace follows the correction and lists the revoked one."""
-    from ledger.builder import Builder
-    from ledger.ledger import Ledger
-    from ledger.trace import trace_product
+    from ledger.core.ledger import Ledger
+    from ledger.demo.builder import Builder
+    from ledger.trace.walk import trace_product
 
     ledger = Ledger.init(tmp_path / "h", "corrections.test/ledger")
     b = Builder(ledger, seed="corrections")

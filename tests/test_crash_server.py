@@ -20,9 +20,9 @@ import pytest
 from conftest import origin_envelope
 from test_serve import Server
 
-from ledger.builder import Builder
-from ledger.ledger import Ledger
-from ledger.verify import verify_ledger
+from ledger.audit.verify import verify_ledger
+from ledger.core.ledger import Ledger
+from ledger.demo.builder import Builder
 
 pytestmark = pytest.mark.slow
 

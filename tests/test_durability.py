@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.builder import Builder
-from ledger.ledger import Ledger
-from ledger.verify import verify_ledger
+from ledger.audit.verify import verify_ledger
+from ledger.core.ledger import Ledger
+from ledger.demo.builder import Builder
 
 PROVENANCE = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "provenance")
 BATCH = 3000

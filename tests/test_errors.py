@@ -20,7 +20,7 @@ STATUSES = {400, 403, 404, 409, 413, 422, 500, 503}  # 503: busy past the lock t
 def _import_all() -> None:
     """Import every ledger module so that errors defined outside errors.py are counted too,
     and the web app's errors, so the set is the same whatever ran before."""
-    for info in pkgutil.iter_modules(ledger_package.__path__, "ledger."):
+    for info in pkgutil.walk_packages(ledger_package.__path__, "ledger."):
         importlib.import_module(info.name)
     importlib.import_module("web.errors")
 

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from go_verifier import go_binary, go_verify
 
-from ledger import keys, merkle, note
+from ledger.crypto import keys
+from ledger.tlog import merkle, note
 
 ORIGIN = "example.com/provenance-ledger/test"
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ledger.builder import Builder
+from ledger.audit.verify import verify_ledger
+from ledger.core.group import GroupCommitter
+from ledger.core.ledger import Ledger
+from ledger.demo.builder import Builder
 from ledger.errors import Replay
-from ledger.group import GroupCommitter
-from ledger.ledger import Ledger
-from ledger.merkle import verify_inclusion
-from ledger.note import SignedCheckpoint
-from ledger.verify import verify_ledger
+from ledger.tlog.merkle import verify_inclusion
+from ledger.tlog.note import SignedCheckpoint
 
 
 def test_concurrent_appends_through_group_commit(tmp_path: Path) -> None:

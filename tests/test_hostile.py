@@ -15,10 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import canonical
+from ledger.audit.verify import verify_ledger
+from ledger.crypto import canonical
 from ledger.errors import LedgerError
-from ledger.statements import MAX_ENVELOPE_BYTES, Envelope
-from ledger.verify import verify_ledger
+from ledger.model.fields import ILO_INDICATORS
+from ledger.model.statements import MAX_ENVELOPE_BYTES, Envelope
 
 STATUSES = {400, 403, 404, 409, 413, 422}
 
@@ -173,7 +174,7 @@ def test_statement_over_64_kib_is_too_large(cast) -> None:
             "audit_date": "2025-01-01",
             "valid_until": "2026-01-01",
             "outcome": "pass",
-            "indicators": {k: "absent" for k in __import__("ledger.fields").fields.ILO_INDICATORS},
+            "indicators": {k: "absent" for k in ILO_INDICATORS},
             "findings": [],
             "evidence": [],
         },

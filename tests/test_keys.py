@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ledger import keys
+from ledger.crypto import keys
 from ledger.errors import BadSignature, ConfigError, InvalidField
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "ed25519" / "rfc8032-7.1.json").read_text())[

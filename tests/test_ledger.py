@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
-from ledger import merkle
-from ledger.builder import Builder
-from ledger.canonical import jcs
+from ledger.audit.verify import verify_ledger
+from ledger.core.ledger import Ledger
+from ledger.crypto.canonical import jcs
+from ledger.crypto.keys import PrivateKey
+from ledger.demo.builder import Builder
 from ledger.errors import ConfigError, LedgerError, NotFound, ProofError, RootMismatch
-from ledger.keys import PrivateKey
-from ledger.ledger import Ledger
-from ledger.note import SignedCheckpoint, Verifier
-from ledger.statements import ZERO_HASH
-from ledger.verify import verify_ledger
+from ledger.model.statements import ZERO_HASH
+from ledger.tlog import merkle
+from ledger.tlog.note import SignedCheckpoint, Verifier
 
 PROVENANCE = Path(sys.executable).with_name("provenance")
 

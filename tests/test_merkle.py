@@ -19,8 +19,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
 from ledger.errors import LedgerError, ProofError, RootMismatch
+from ledger.tlog import merkle
 
 VECTORS = Path(__file__).parent / "vectors" / "merkle"
 

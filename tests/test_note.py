@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger import keys, merkle, note
+from ledger.crypto import keys
 from ledger.errors import BadSignature, ConfigError, LedgerError, Malformed
+from ledger.tlog import merkle, note
 
 VECTORS = Path(__file__).parent / "vectors"
 GO = json.loads((VECTORS / "note" / "golang-mod-note_test.json").read_text())

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from test_serve import PROVENANCE, environment, free_port
 
-from ledger.builder import Builder
-from ledger.keys import PASSPHRASE_ENV
-from ledger.ledger import Ledger
+from ledger.core.ledger import Ledger
+from ledger.crypto.keys import PASSPHRASE_ENV
+from ledger.demo.builder import Builder
 
 pytestmark = pytest.mark.slow
 SECRET = "correct horse battery staple"

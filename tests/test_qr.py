@@ -14,7 +14,7 @@ from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from conftest import WEB_BASE_URL, WEB_BATCH, WEB_GTIN
 from PIL import Image
 
-from web import qr
+from web.pages import qr
 
 
 def decode(png: bytes) -> Any:

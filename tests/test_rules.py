@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from ledger.builder import Builder
-from ledger.fields import ILO_INDICATORS, ROLES
-from ledger.keys import PrivateKey
-from ledger.ledger import format_time
-from ledger.verify import verify_ledger
+from ledger.audit.verify import verify_ledger
+from ledger.core.ledger import format_time
+from ledger.crypto.keys import PrivateKey
+from ledger.demo.builder import Builder
+from ledger.model.fields import ILO_INDICATORS, ROLES
 
 GTIN = "09506000134352"
 OTHER_GTIN = "05901234123457"

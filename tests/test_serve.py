@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from conftest import origin_envelope
 
-from ledger.builder import Builder
-from ledger.client import Connection, post_envelopes
-from ledger.ledger import Ledger
+from ledger.cli.client import Connection, post_envelopes
+from ledger.core.ledger import Ledger
+from ledger.demo.builder import Builder
 from web import MAX_CONTENT_LENGTH
 
 pytestmark = pytest.mark.slow

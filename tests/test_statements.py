@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from ledger.builder import Builder
-from ledger.canonical import jcs
-from ledger.fields import ILO_INDICATORS
-from ledger.keys import PrivateKey, b64
-from ledger.statements import MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, Envelope, Statement
+from ledger.crypto.canonical import jcs
+from ledger.crypto.keys import PrivateKey, b64
+from ledger.demo.builder import Builder
+from ledger.model.fields import ILO_INDICATORS
+from ledger.model.statements import MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, Envelope, Statement
 
 DELETE = object()
 GTIN = "09506000134352"  # GS1's example GTIN, valid check digit

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle
-from ledger.builder import Builder
-from ledger.canonical import jcs
+from ledger.audit.verify import Report, verify_ledger
+from ledger.core.ledger import Ledger
+from ledger.crypto.canonical import jcs
+from ledger.crypto.keys import PrivateKey, b64
+from ledger.demo.builder import Builder
 from ledger.errors import RootMismatch
-from ledger.keys import PrivateKey, b64
-from ledger.ledger import Ledger
-from ledger.note import Checkpoint, SignedCheckpoint, Signer
-from ledger.verify import Report, verify_ledger
+from ledger.tlog import merkle
+from ledger.tlog.note import Checkpoint, SignedCheckpoint, Signer
 
 ORIGIN = "ledger.test/provenance"
 NOW = dt.datetime(2025, 6, 1, 12, 0, 0, tzinfo=dt.UTC)

@@ -28,11 +28,11 @@ from scenarios import (
     tee_chain,
 )
 
-from ledger.cli import main
-from ledger.entries import EntrySet
+from ledger.cli.commands import main
 from ledger.errors import InvalidField, NotFound
-from ledger.policy import Policy
-from ledger.trace import custody_route, derive, trace_product
+from ledger.trace.entries import EntrySet
+from ledger.trace.policy import Policy
+from ledger.trace.walk import custody_route, derive, trace_product
 
 PROVENANCE = Path(sys.executable).with_name("provenance")
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.keys import PrivateKey
-from ledger.ledger import Ledger
-from ledger.note import Checkpoint, SignedCheckpoint, Signer
-from ledger.verify import Problem, verify_ledger
+from ledger.audit.verify import Problem, verify_ledger
+from ledger.core.ledger import Ledger
+from ledger.crypto.keys import PrivateKey
+from ledger.tlog.note import Checkpoint, SignedCheckpoint, Signer
 
 GTIN = "09506000134352"
 

@@ -12,10 +12,10 @@ from urllib.parse import quote
 import pytest
 from conftest import WEB_BATCH, WEB_GTIN
 
-from ledger.builder import Builder
-from ledger.bundle import verify_bundle
-from ledger.ledger import Ledger
-from web import words
+from ledger.core.ledger import Ledger
+from ledger.demo.builder import Builder
+from ledger.trace.bundle import verify_bundle
+from web.present import words
 
 PAGE = f"/01/{WEB_GTIN}/10/{quote(WEB_BATCH, safe='')}"
 
@@ -341,7 +341,7 @@ def test_log_pages_both_ways_keep_the_filters(
 ) -> None:
     """Walking the pages forward, then back from the newest, lists every matching entry
     exactly once each way, and every pager link keeps the filters."""
-    from web import views
+    from web.pages import views
 
     monkeypatch.setattr(views, "LOG_PAGE", 2)
     expected = ledger.entries(**query, limit=10**6)
@@ -370,7 +370,7 @@ def test_log_paging_looks_at_a_bounded_number_of_rows(ledger: Ledger, product: d
     """With a scan budget far smaller than the gaps between matches, pages come up short
     but their cursors still lead through every match, both ways, and say what was searched.
     (A type alone walks the (type, seq) index, where every row matches: never short.)"""
-    from web.log_paging import LogFilter, log_page
+    from web.pages.log_paging import LogFilter, log_page
 
     b: Builder = product["builder"]
     with b.batch():
@@ -473,7 +473,7 @@ def test_gtin_page_lists_its_batches_newest_first(client: Any, product: dict[str
 def test_gtin_json(client: Any, product: dict[str, Any]) -> None:
     from jsonschema import Draft202012Validator
 
-    from web.openapi import SCHEMAS
+    from web.api.openapi import SCHEMAS
 
     b: Builder = product["builder"]
     second = b.product("brand-a", WEB_GTIN, "TS-27", "Organic Tee", [("tee-1", "10", "pcs")])
@@ -495,7 +495,7 @@ def test_gtin_json(client: Any, product: dict[str, Any]) -> None:
 
 
 def test_gtin_pages_of_batches(client: Any, product: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    from web import views
+    from web.pages import views
 
     monkeypatch.setattr(views, "GTIN_PAGE", 2)
     b: Builder = product["builder"]
@@ -638,6 +638,6 @@ def test_words() -> None:
     assert words.found("retention_of_identity_documents") == "workers' identity documents were retained"
     assert words.place("CI", "Nawa") == "Nawa, Côte d'Ivoire"
     assert words.join(["a", "b", "c"]) == "a, b and c"
-    from ledger.fields import ILO_INDICATORS
+    from ledger.model.fields import ILO_INDICATORS
 
     assert set(words.INDICATOR_FOUND) == set(ILO_INDICATORS) == set(words.INDICATOR_NAME)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from web.present import audit_view, journey, shopper_view, verdict_view
+from web.present.shopper import audit_view, journey, shopper_view, verdict_view
 
 VALID = {
     "status": "valid",

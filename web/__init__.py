@@ -12,12 +12,12 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ledger.ledger import default_home
+from ledger.core.ledger import default_home
 
 if TYPE_CHECKING:
     from flask import Flask
 
-MAX_CONTENT_LENGTH = 512 * 1024  # above ledger.statements.MAX_ENVELOPE_BYTES
+MAX_CONTENT_LENGTH = 512 * 1024  # above ledger.model.statements.MAX_ENVELOPE_BYTES
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -39,7 +39,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # "//" is a 404, never a redirect to another resource
 
-    from . import api, errors, filters, handle, security, views
+    from web import errors, handle, security
+    from web.api import routes as api
+    from web.pages import views
+    from web.present import filters
 
     handle.register(app)
     errors.register(app)

@@ -14,7 +14,7 @@ from biip.gtin import Gtin
 from flask import request
 
 from ledger.errors import InvalidField
-from ledger.fields import BATCH
+from ledger.model.fields import BATCH
 
 GTIN_LENGTHS = (8, 12, 13, 14)
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from ledger.group import GroupCommitter
-from ledger.ledger import Ledger
-from ledger.statements import Envelope
+from ledger.core.group import GroupCommitter
+from ledger.core.ledger import Ledger
+from ledger.model.statements import Envelope
 
 _local = threading.local()
 _lock = threading.Lock()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ledger import store
+from ledger.core.ledger import Ledger
 from ledger.errors import NotFound
-from ledger.ledger import Ledger
+from ledger.store import sqlite as store
 
 
 def _party_row(row: tuple[Any, ...]) -> dict[str, Any]:

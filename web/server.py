@@ -10,10 +10,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from ledger.ledger import Ledger
-
-from . import create_app
-from .cli import bind_address
+from ledger.cli.serve import bind_address
+from ledger.core.ledger import Ledger
+from web import create_app
 
 
 class Server(BaseApplication):  # type: ignore[misc]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.bundle import build_bundle
-from ledger.ledger import Ledger
+from ledger.core.ledger import Ledger
+from ledger.trace.bundle import build_bundle
 
 
 def bundle(ledger: Ledger, gtin: str, batch: str, at: str | None = None) -> dict[str, Any]:

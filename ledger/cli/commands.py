@@ -1,0 +1,368 @@
+"""The ``provenance`` command line (SPEC §11).
+
+Every command that reads or writes a ledger takes ``--home DIR`` after its name (or
+``PROVENANCE_HOME``). A ``LedgerError`` becomes one clear line on stderr and exit 1, never
+a traceback; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ledger.audit.verify import terminal_progress, verify_ledger
+from ledger.core.ledger import DB_NAME, Ledger, default_home, format_time, new_id, utc_now
+from ledger.crypto import canonical
+from ledger.crypto.keys import PrivateKey
+from ledger.errors import ConfigError, LedgerError
+from ledger.model.statements import Envelope, sign
+from ledger.store import sqlite as store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def home_option(f: F) -> F:
+    return click.option(
+        "--home",
+        "home",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).",
+    )(f)
+
+
+def clean_errors(f: F) -> F:
+    """Turn a LedgerError into one line on stderr and exit 1."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except LedgerError as e:
+            click.echo(f"error: {e.code}: {e.describe()}", err=True)
+            sys.exit(1)
+        except sqlite3.DatabaseError as e:
+            click.echo(
+                f"error: database: the ledger file cannot be read: {e}; run provenance verify", err=True
+            )
+            sys.exit(1)
+        except OSError as e:  # a missing or unreadable file named on the command line
+            where = f" {e.filename}" if e.filename else ""
+            click.echo(f"error: io:{where}: {e.strerror or e}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_ledger(home: Path | None, readonly: bool = False) -> Ledger:
+    return Ledger.open(home or default_home(), readonly=readonly)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="provenance-ledger")
+def main() -> None:
+    """provenance: a verifiable, append-only ledger of supply-chain attestations."""
+
+
+@main.command()
+@home_option
+@click.option(
+    "--origin",
+    default="provenance.localhost/ledger",
+    show_default=True,
+    help="The ledger's origin: its checkpoint and note key name.",
+)
+@click.option("--name", default=None, help="The operator's display name.")
+@clean_errors
+def init(home: Path | None, origin: str, name: str | None) -> None:
+    """Create a new ledger and operator key; print the verifier key."""
+    home = home or default_home()
+    with Ledger.init(home, origin, name=name) as ledger:
+        click.echo(ledger.verifier.to_text())
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@clean_errors
+def keygen(out: Path) -> None:
+    """Create a party key (PEM PKCS#8, mode 0600); print its public key and key_id."""
+    if out.exists():
+        raise click.UsageError(f"{out} exists already; refusing to overwrite a key")
+    key = PrivateKey.generate()
+    key.save(out)
+    click.echo(dumps({"public_key": key.public.b64, "key_id": key.public.key_id}))
+
+
+@main.group()
+def party() -> None:
+    """Register and update parties (operator only)."""
+
+
+@party.command("add")
+@click.argument("party_id")
+@click.option("--name", required=True)
+@click.option("--role", required=True)
+@click.option("--country", required=True)
+@click.option("--key", "keys", multiple=True, required=True, help="Public key (base64); repeatable.")
+@click.option("--os-id", default=None, help="Open Supply Hub facility id.")
+@click.option("--gln", default=None, help="GS1 Global Location Number.")
+@home_option
+@clean_errors
+def party_add(
+    party_id: str,
+    name: str,
+    role: str,
+    country: str,
+    keys: tuple[str, ...],
+    os_id: str | None,
+    gln: str | None,
+    home: Path | None,
+) -> None:
+    """Register a party or replace its record and keys (keys left out are retired)."""
+    identifiers = {k: v for k, v in (("os_id", os_id), ("gln", gln)) if v}
+    with open_ledger(home) as ledger:
+        statement = {
+            "type": "party",
+            "id": new_id(),
+            "issuer": "operator",
+            "issued_at": format_time(utc_now()),
+            "body": {
+                "party": party_id,
+                "name": name,
+                "role": role,
+                "country": country,
+                "identifiers": identifiers,
+                "keys": list(keys),
+            },
+        }
+        result = ledger.append_one(ledger.sign_as_operator(statement))
+        click.echo(dumps(ledger.appended_views([result])[0]))
+
+
+@main.command("sign")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.argument("statement_file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
+@clean_errors
+def sign_cmd(key_file: Path, statement_file: Path) -> None:
+    """Sign statements offline; print the envelopes (one JSON line each).
+
+    The file holds one statement (JSON) or many (JSON Lines). A statement without ``id`` or
+    ``issued_at`` gets a fresh UUID and the current time.
+    """
+    key = PrivateKey.load(key_file)
+    for _, item in read_documents(statement_file):
+        if isinstance(item, LedgerError):
+            raise item
+        if isinstance(item, dict):
+            item.setdefault("id", new_id())
+            item.setdefault("issued_at", format_time(utc_now()))
+        click.echo(dumps(sign(item, key).to_json()))
+
+
+def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
+    """One JSON document, or JSON Lines: yield (line number, value or its parse error).
+
+    Streams JSON Lines a line at a time. A file whose first line is not a JSON value on its
+    own is read whole, as one (pretty-printed) document.
+    """
+    if str(path) == "-":
+        stream: Any = sys.stdin.buffer
+    else:
+        stream = path.open("rb")
+    with stream:
+        first = True
+        for n, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                value = canonical.parse(line)
+            except LedgerError as e:
+                if first:
+                    rest = stream.read()
+                    try:  # a pretty-printed document spans lines
+                        yield n, canonical.parse(line + rest)
+                        return
+                    except LedgerError:
+                        pass
+                    yield n, e  # JSON Lines with a bad first line: go on with the others
+                    for m, more in enumerate(rest.splitlines(), n + 1):
+                        if more.strip():
+                            try:
+                                yield m, canonical.parse(more)
+                            except LedgerError as err:
+                                yield m, err
+                    return
+                yield n, e
+                continue
+            first = False
+            yield n, value
+
+
+@main.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path, allow_dash=True)
+)
+@click.option("--server", default=None, help="Post to a running server instead of a local ledger.")
+@home_option
+@clean_errors
+def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> None:
+    """Append envelopes (one per file, or JSON Lines); print one JSON line per envelope.
+
+    Each file is one batch: one transaction, one checkpoint. Exit 0 if all were appended,
+    1 if any was refused.
+    """
+    refused = False
+    if server:
+        from ledger.cli.client import post_envelopes
+
+        for path in files:
+            for line in post_envelopes(server, read_documents(path)):
+                refused |= "error" in line
+                click.echo(dumps(line))
+        sys.exit(1 if refused else 0)
+    with open_ledger(home) as ledger, tempfile.TemporaryDirectory() as tmp:
+        for path in files:
+            if str(path) == "-":  # a batch may be read twice (see Ledger.append_stream)
+                path = Path(tmp) / "stdin.jsonl"
+                path.write_bytes(sys.stdin.buffer.read())
+
+            def envelopes(path: Path = path) -> Iterator[Envelope | LedgerError]:
+                for _, doc in read_documents(path):
+                    if isinstance(doc, LedgerError):
+                        yield doc
+                        continue
+                    try:
+                        yield Envelope.from_json(doc)
+                    except LedgerError as e:
+                        yield e
+
+            batch = ledger.append_stream(envelopes)
+            refused |= batch.refused > 0
+            out = sys.stdout
+            for text in ledger.batch_lines(batch):
+                out.write(text + "\n")
+            out.flush()
+    sys.exit(1 if refused else 0)
+
+
+@main.command()
+@home_option
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A checkpoint kept elsewhere: prove the ledger still extends it.",
+)
+@clean_errors
+def verify(home: Path | None, checkpoint_file: Path | None) -> None:
+    """Audit everything from the raw bytes; one line per problem, exit 1 if any."""
+    external = checkpoint_file.read_text() if checkpoint_file else None
+    path = (home or default_home()) / DB_NAME
+    if not path.exists():
+        raise ConfigError(f"no ledger at {path.parent}: run 'provenance init --home {path.parent}' first")
+    # Not Ledger.open: the audit trusts nothing, genesis included, and reports what is broken.
+    try:
+        conn = store.connect(path, readonly=True)
+    except sqlite3.DatabaseError as e:
+        click.echo(f"the ledger file cannot be read as a ledger: {e}")
+        sys.exit(1)
+    try:
+        report = verify_ledger(conn, external=external, progress=terminal_progress())
+    finally:
+        conn.close()
+    for problem in report.problems:
+        click.echo(str(problem))
+    if report.ok:
+        click.echo(f"ok: {report.size} entries, {report.checkpoints} checkpoints verified", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.group()
+def prove() -> None:
+    """Inclusion and consistency proofs (RFC 9162) as JSON."""
+
+
+@prove.command("inclusion")
+@click.argument("seq", type=int)
+@click.option("--size", type=int, default=None, help="Tree size (default: the latest checkpoint).")
+@home_option
+@clean_errors
+def prove_inclusion(seq: int, size: int | None, home: Path | None) -> None:
+    with open_ledger(home, readonly=True) as ledger:
+        click.echo(dumps(ledger.inclusion_proof(seq, size).to_json()))
+
+
+@prove.command("consistency")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@home_option
+@clean_errors
+def prove_consistency(old: int, new: int, home: Path | None) -> None:
+    with open_ledger(home, readonly=True) as ledger:
+        click.echo(dumps(ledger.consistency_proof(old, new).to_json()))
+
+
+@main.command()
+@home_option
+@clean_errors
+def checkpoint(home: Path | None) -> None:
+    """Print the latest signed checkpoint."""
+    with open_ledger(home, readonly=True) as ledger:
+        click.echo(ledger.latest_checkpoint().note, nl=False)
+
+
+@main.command()
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Print what GET /api/v1/ledger returns.")
+@clean_errors
+def info(home: Path | None, as_json: bool) -> None:
+    """The ledger's origin, verifier key, size, root and checkpoint."""
+    with open_ledger(home, readonly=True) as ledger:
+        data = ledger.info()
+    if as_json:
+        click.echo(dumps(data))
+        return
+    click.echo(
+        f"origin:  {data['origin']}\nvkey:    {data['vkey']}\nsize:    {data['size']}\n"
+        f"root:    {data['root']}\n\n{data['checkpoint']}",
+        nl=False,
+    )
+
+
+@main.command()
+@click.argument("seq", type=int)
+@home_option
+@clean_errors
+def show(seq: int, home: Path | None) -> None:
+    """Print what GET /api/v1/entries/<seq> returns."""
+    with open_ledger(home, readonly=True) as ledger:
+        click.echo(dumps(ledger.entry_view(seq)))
+
+
+def _register_more() -> None:
+    """Commands of the modules that build on the core: trace and bundles, backups, the web
+    app (whose heavy imports wait until serve or demo runs)."""
+    from ledger.cli import ops as cli_ops
+    from ledger.cli import serve as web_cli
+    from ledger.cli import trace as cli_trace
+
+    for module in (cli_trace, cli_ops, web_cli):
+        module.register(main)
+
+
+_register_more()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""``provenance trace`` and ``provenance verify-bundle`` (SPEC §11, issue 3).
+
+``trace`` exits 0 for a compliant product or one needing attention, 1 for non-compliant and
+2 for an error (unknown product, bad GTIN, no ledger), with one clear line on stderr (and, with
+``--json``, the error body of SPEC §10 on stdout). ``verify-bundle`` exits 0 if the bundle
+verifies, 1 if it does not, 2 if the file cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from ledger.core.ledger import Ledger, default_home
+from ledger.crypto import canonical
+from ledger.errors import LedgerError
+
+MARK = {"missing": "NO AUDIT", "expired": "AUDIT EXPIRED", "revoked": "AUDIT REVOKED"}
+SEVERITY = {"serious": "SERIOUS  ", "attention": "ATTENTION", "info": "info     "}
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def fail(e: LedgerError, as_json: bool, code: int = 2) -> NoReturn:
+    if as_json:
+        click.echo(dumps(e.to_json()))
+    click.echo(f"error: {e.code}: {e.describe()}", err=True)
+    sys.exit(code)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(trace)
+    main.add_command(verify_bundle_cmd)
+
+
+@click.command()
+@click.argument("gtin")
+@click.argument("batch")
+@click.option("--json", "as_json", is_flag=True, help="Print the trace as JSON (docs/trace-format.md).")
+@click.option(
+    "--bundle",
+    "bundle_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the signed, offline-verifiable bundle to FILE.",
+)
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    metavar="DATE",
+    help="Evaluate as of DATE (YYYY-MM-DD): only entries recorded on or before it.",
+)
+@click.option(
+    "--home",
+    "home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).",
+)
+def trace(
+    gtin: str, batch: str, as_json: bool, bundle_file: Path | None, at: str | None, home: Path | None
+) -> None:
+    """The brand's compliance report for product GTIN, batch BATCH.
+
+    Exit 0: compliant or needs attention; 1: non-compliant; 2: error.
+    """
+    from ledger.trace.bundle import build_bundle
+    from ledger.trace.walk import TRACE_KEYS, trace_product
+
+    try:
+        with Ledger.open(home or default_home(), readonly=True) as ledger:
+            if bundle_file is not None:
+                bundle = build_bundle(ledger, gtin, batch, at=at)
+                data = {k: bundle[k] for k in TRACE_KEYS}
+                bundle_file.write_text(dumps(bundle) + "\n", encoding="utf-8")
+            else:
+                data = trace_product(ledger, gtin, batch, at=at).to_json()
+    except LedgerError as e:
+        fail(e, as_json)
+    except OSError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(dumps(data))
+    else:
+        click.echo(render(data), nl=False)
+        if bundle_file is not None:
+            click.echo(
+                f"\nBundle written to {bundle_file}: check it anywhere with "
+                f"'provenance verify-bundle {bundle_file}'."
+            )
+    sys.exit(1 if data["verdict"] == "non-compliant" else 0)
+
+
+@click.command("verify-bundle")
+@click.argument("bundle_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--vkey",
+    default=None,
+    help="The operator's published verifier key (note form): refuse a bundle signed by any other key.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the re-derived trace as JSON.")
+def verify_bundle_cmd(bundle_file: Path, vkey: str | None, as_json: bool) -> None:
+    """Check a trace bundle offline: key, checkpoint, operator signature, every entry's proof
+    and signature, and that the graph, findings and verdict follow from the entries.
+
+    Exit 0: verified; 1: rejected; 2: unreadable file.
+    """
+    from ledger.trace.bundle import verify_bundle
+
+    try:
+        data = bundle_file.read_bytes()
+    except OSError as e:
+        click.echo(f"error: cannot read {bundle_file}: {e.strerror or e}", err=True)
+        sys.exit(2)
+    try:
+        bundle = canonical.parse(data)
+        report = verify_bundle(bundle, vkey=vkey)
+    except LedgerError as e:
+        click.echo(f"rejected: {e.code}: {e.describe()}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(dumps(report.to_json()))
+    p = report.product
+    click.echo(
+        f"ok: GTIN {p['gtin']} batch {p['batch']} ({p['name']}): {report.verdict}; "
+        f"{len(bundle['entries'])} entries proven against checkpoint size {report.size} "
+        f"of {bundle['origin']}",
+        err=as_json,
+    )
+    if vkey is None:
+        click.echo(f"note: compare the operator key with the one it publishes: {bundle['vkey']}", err=True)
+
+
+# -- the terminal report ----------------------------------------------------------------
+
+
+def render(t: dict[str, Any]) -> str:
+    """A readable report: the verdict, a tree of tiers with each facility's status, the
+    origins and their shares, the findings and the corrections."""
+    p, parties = t["product"], t["parties"]
+    steps = {s["seq"]: s for s in t["steps"]}
+    lots = {lot["lot"]: lot for lot in t["lots"]}
+    counts = {sev: sum(f["severity"] == sev for f in t["findings"]) for sev in SEVERITY}
+    lines = [
+        f"Product   {p['name']}  (GTIN {p['gtin']}, batch {p['batch']}, entry {p['seq']})",
+        f"Brand     {_who(parties, p['brand'])}",
+        f"Verdict   {t['verdict'].upper()}  ({counts['serious']} serious, "
+        f"{counts['attention']} attention, {counts['info']} info)",
+        f"Ledger    {t['size']} entries" + (f", as of {t['as_of']}" if t["as_of"] else ""),
+        "",
+        "Supply chain (tier 0 is the product; each facility's labour audit on the step's date)",
+    ]
+    shown: set[int] = set()
+
+    def walk(seq: int, prefix: str, last: bool) -> None:
+        s = steps[seq]
+        branch = "└─ " if last else "├─ "
+        again = " (see above)" if seq in shown else ""
+        lines.append(prefix + branch + _step_line(s, parties) + again)
+        if seq in shown:
+            return
+        shown.add(seq)
+        child_prefix = prefix + ("   " if last else "│  ")
+        if s["kind"] not in ("product", "transformation"):
+            return
+        for i, line in enumerate(s["inputs"]):
+            lot = lots.get(line["lot"], {})
+            made = [lot["created_by"]] if "created_by" in lot else []
+            kids = [k for k in [*reversed(lot.get("shipments", [])), *made] if k in steps]
+            end = i == len(s["inputs"]) - 1
+            lines.append(
+                child_prefix
+                + ("└─ " if end else "├─ ")
+                + f"lot {line['lot']}: {line['amount']} {line['unit']}"
+            )
+            for j, k in enumerate(kids):
+                walk(k, child_prefix + ("   " if end else "│  "), j == len(kids) - 1)
+
+    walk(p["seq"], "", True)
+    if t["origins"]:
+        lines += ["", "Origins (share of the traced quantity, per unit)"]
+        for o in t["origins"]:
+            place = f"{o['region']}, {o['country']}" if o.get("region") else o["country"]
+            pct = f"{float(o['share']) * 100:.1f}%"
+            lines.append(
+                f"  {o['lot']}  {o['material']}  {o['amount']} {o['unit']}  {pct:>6}  "
+                f"{_who(parties, o['party'])}, {place}, produced {o['produced_on']}"
+            )
+    lines += ["", "Findings" if t["findings"] else "Findings: none"]
+    lines += [f"  {SEVERITY[f['severity']]}  {f['message']}" for f in t["findings"]]
+    if t["corrections"]:
+        lines += ["", "Corrections (revoked entries; nothing is edited in place)"]
+        lines += [
+            f"  entry {c['revoked']} ({c['type']} by {c['party']}) revoked by entry {c['by']}"
+            f" on {c['date']}: {c['reason']}"
+            for c in t["corrections"]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _who(parties: dict[str, Any], pid: str) -> str:
+    rec = parties.get(pid)
+    return f"{rec['name']} ({pid})" if rec else pid
+
+
+def _step_line(s: dict[str, Any], parties: dict[str, Any]) -> str:
+    where = f"{s['role']}, {s['country']}" if s["country"] else s["role"]
+    if s["kind"] == "shipment":
+        what = f"shipment to {_who(parties, s['to'])}"
+    elif s["kind"] == "transformation":
+        outs = ", ".join(f"{o['lot']} {o['amount']} {o['unit']}" for o in s["outputs"])
+        what = f"{s['process']} -> {outs}"
+    elif s["kind"] == "origin":
+        o = s["outputs"][0]
+        what = f"origin of {o['lot']} ({o['material']}, {o['amount']} {o['unit']})"
+    else:
+        what = "product"
+    head = f"[{s['tier']}] {s['date']}  {_who(parties, s['party'])} ({where})  {what}  #{s['seq']}"
+    if s["revoked"]:
+        return head + "  [STEP REVOKED]"
+    a = s["audit"]
+    if a["status"] == "not-required":
+        return head
+    if a["status"] != "valid":
+        return f"{head}  [{MARK.get(a['status'], a['status'])}]"
+    outcome = a["outcome"] if a["outcome"] == "pass" else a["outcome"].upper()
+    detail = outcome + (", self-assessment" if a.get("self_assessment") else "")
+    if a["present"]:
+        detail += ", PRESENT: " + ", ".join(a["present"])
+    return f"{head}  [{a['standard']} {detail}, until {a['valid_until']}]"

@@ -1,0 +1,366 @@
+"""Statements, envelopes and entries: their shapes and strict validation (SPEC §4-§6).
+
+Validation here depends only on the statement itself. What depends on the ledger's
+state (who may sign, custody, balances, replay) lives in ``rules``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.crypto.canonical import jcs, parse
+from ledger.crypto.keys import PublicKey, b64, statement_message, unb64
+from ledger.errors import InvalidField, Malformed, MissingField, TooLarge, UnknownType
+from ledger.model import fields as f
+from ledger.tlog.merkle import leaf_hash
+
+MAX_STATEMENT_BYTES = 64 * 1024
+# A sender may escape every character (\u0041 is 6 bytes for 1 canonical byte), so an
+# envelope holding a statement of 64 KiB canonical may be 6 times larger on the wire.
+MAX_ENVELOPE_BYTES = 6 * MAX_STATEMENT_BYTES + 4096
+ZERO_HASH = "0" * 64
+
+# Canonical standard base64 of 32 bytes: the last character carries 2 bits and 4 zeros.
+_public_key = f.pattern(
+    f.re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="), "a base64 Ed25519 public key (32 bytes)"
+)
+
+
+def _key(value: Any, path: str) -> str:
+    _public_key(value, path)
+    PublicKey.from_b64(value, path)
+    return value
+
+
+f.described(
+    _key, {**f.schema_of(_public_key), "description": "an Ed25519 public key: standard base64 of 32 bytes"}
+)
+
+
+_quantity_line = f.obj({"lot": (True, f.lot_id), "amount": (True, f.amount), "unit": (True, f.unit)})
+_output_line = f.obj(
+    {
+        "lot": (True, f.lot_id),
+        "material": (True, f.text(f.MAX_NAME)),
+        "amount": (True, f.amount),
+        "unit": (True, f.unit),
+    }
+)
+_indicators = f.obj({name: (True, f.one_of(f.INDICATOR_VALUES)) for name in f.ILO_INDICATORS})
+
+BODIES: dict[str, f.Validator] = {
+    "genesis": f.obj(
+        {"origin": (True, f.text(200)), "name": (True, f.text(f.MAX_NAME)), "key": (True, _key)}
+    ),
+    "party": f.obj(
+        {
+            "party": (True, f.slug),
+            "name": (True, f.text(f.MAX_NAME)),
+            "role": (True, f.role),
+            "country": (True, f.country),
+            "identifiers": (
+                True,
+                f.obj({"os_id": (False, f.os_id), "gln": (False, f.gln)}),
+            ),
+            "keys": (True, f.array(_key, min_items=1, max_items=8, unique="")),
+        }
+    ),
+    "labor-attestation": f.obj(
+        {
+            "facility": (True, f.slug),
+            "standard": (True, f.text(f.MAX_NAME)),
+            "audit_date": (True, f.date),
+            "valid_until": (True, f.date),
+            "outcome": (True, f.one_of(f.OUTCOMES)),
+            "indicators": (True, _indicators),
+            "workers": (False, f.integer(0, 10_000_000)),
+            "findings": (True, f.array(f.text(2000))),
+            "evidence": (
+                True,
+                f.array(f.obj({"name": (True, f.text(f.MAX_NAME)), "sha256": (True, f.sha256_hex)})),
+            ),
+        }
+    ),
+    "material-origin": f.obj(
+        {
+            "lot": (True, f.lot_id),
+            "material": (True, f.text(f.MAX_NAME)),
+            "quantity": (True, f.obj({"amount": (True, f.amount), "unit": (True, f.unit)})),
+            "origin": (
+                True,
+                f.obj(
+                    {
+                        "country": (True, f.country),
+                        "region": (False, f.text(f.MAX_NAME)),
+                        "lat": (False, f.coordinate(90)),
+                        "lon": (False, f.coordinate(180)),
+                    }
+                ),
+            ),
+            "produced_on": (True, f.date),
+            "certifications": (True, f.array(f.text(f.MAX_NAME), max_items=20)),
+        }
+    ),
+    "transformation": f.obj(
+        {
+            "process": (True, f.text(f.MAX_NAME)),
+            "date": (True, f.date),
+            "inputs": (True, f.array(_quantity_line, min_items=1, unique="lot")),
+            "outputs": (True, f.array(_output_line, min_items=1, unique="lot")),
+        }
+    ),
+    "shipment": f.obj(
+        {
+            "lot": (True, f.lot_id),
+            "amount": (True, f.amount),
+            "unit": (True, f.unit),
+            "to": (True, f.slug),
+            "shipped_on": (True, f.date),
+        }
+    ),
+    "product": f.obj(
+        {
+            "gtin": (True, f.gtin14),
+            "batch": (True, f.batch),
+            "name": (True, f.text(f.MAX_NAME)),
+            "lots": (True, f.array(_quantity_line, min_items=1, unique="lot")),
+            "description": (False, f.text(4000)),
+        }
+    ),
+    "revocation": f.obj({"entry": (True, f.integer(0, 2**53)), "reason": (True, f.text(f.MAX_TEXT))}),
+}
+TYPES = tuple(BODIES)
+
+
+def statement_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of a statement of each type, from the same validators that check it."""
+    base = f.schema_of(_statement_shape)
+    return {
+        kind: {
+            **base,
+            "properties": {**base["properties"], "type": {"const": kind}, "body": f.schema_of(body)},
+        }
+        for kind, body in BODIES.items()
+    }
+
+
+def signature_schema() -> dict[str, Any]:
+    return f.schema_of(_signature_shape)
+
+
+_statement_shape = f.obj(
+    {
+        "type": (True, f.text(64)),
+        "id": (True, f.statement_id),
+        "issuer": (True, f.pattern(f.re.compile(r"operator|[a-z0-9][a-z0-9-]{1,62}"), "a party id")),
+        "issued_at": (True, f.timestamp),
+        "body": (True, f.described(lambda v, p: v, {"type": "object"})),
+    }
+)
+_signature_shape = f.obj(
+    {
+        "key_id": (True, f.pattern(f.re.compile(r"[0-9a-f]{16}"), "a key id (16 lowercase hex)")),
+        "sig": (
+            True,
+            f.pattern(f.re.compile(r"[A-Za-z0-9+/]{85}[AQgw]=="), "a base64 Ed25519 signature (64 bytes)"),
+        ),
+    }
+)
+
+
+def validate_statement(obj: Any, path: str = "statement") -> dict[str, Any]:
+    """Check a statement's shape and body against SPEC §4 and §6; return it unchanged."""
+    _statement_shape(obj, path)
+    kind = obj["type"]
+    if kind not in BODIES:
+        raise UnknownType(f"unknown type {kind!r}; known: {', '.join(TYPES)}", field=f"{path}.type")
+    BODIES[kind](obj["body"], f"{path}.body")
+    body = obj["body"]
+    if kind == "labor-attestation" and body["valid_until"] < body["audit_date"]:
+        raise InvalidField("is before audit_date", field=f"{path}.body.valid_until")
+    if kind == "transformation":
+        outputs = {o["lot"] for o in body["outputs"]}
+        for i, line in enumerate(body["inputs"]):
+            if line["lot"] in outputs:
+                raise InvalidField(
+                    "a lot cannot be both input and output", field=f"{path}.body.inputs[{i}].lot"
+                )
+    return obj
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A validated statement and its canonical bytes."""
+
+    data: dict[str, Any]
+    canonical: bytes
+
+    @property
+    def type(self) -> str:
+        return str(self.data["type"])
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def issuer(self) -> str:
+        return str(self.data["issuer"])
+
+    @property
+    def issued_at(self) -> str:
+        return str(self.data["issued_at"])
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self.data["body"]  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, obj: Any, path: str = "statement") -> Statement:
+        validate_statement(obj, path)
+        canonical = jcs(obj)
+        if len(canonical) > MAX_STATEMENT_BYTES:
+            raise TooLarge(
+                f"statement is {len(canonical)} bytes canonical, over the limit of {MAX_STATEMENT_BYTES}",
+                field=path,
+            )
+        return cls(obj, canonical)
+
+    @property
+    def message(self) -> bytes:
+        """The bytes the issuer signs (SPEC §4)."""
+        return statement_message(self.canonical)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A statement with its signature, as a party submits it (SPEC §4)."""
+
+    statement: Statement
+    key_id: str
+    sig: bytes
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Envelope:
+        if not isinstance(obj, dict):
+            raise Malformed("an envelope must be a JSON object")
+        for key in obj:
+            if key not in ("statement", "signature"):
+                raise f.UnknownField(f"unknown field {key!r}; allowed: statement, signature", field=key)
+        for key in ("statement", "signature"):
+            if key not in obj:
+                raise MissingField("is required", field=key)
+        _signature_shape(obj["signature"], "signature")
+        statement = Statement.from_json(obj["statement"])
+        sig = unb64(obj["signature"]["sig"], field="signature.sig", size=64)
+        return cls(statement, obj["signature"]["key_id"], sig)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> Envelope:
+        return cls.from_json(parse(data, limit=MAX_ENVELOPE_BYTES))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"statement": self.statement.data, "signature": self.signature_json()}
+
+    def signature_json(self) -> dict[str, str]:
+        return {"key_id": self.key_id, "sig": b64(self.sig)}
+
+    def verify(self, key: PublicKey) -> None:
+        """Raise ``BadSignature`` unless ``key`` signed this statement."""
+        key.verify(self.sig, self.statement.message)
+
+
+def sign(statement: dict[str, Any], key: Any) -> Envelope:
+    """Validate ``statement`` and sign it with ``key`` (a ``keys.PrivateKey``)."""
+    st = Statement.from_json(statement)
+    return Envelope(st, key.public.key_id, key.sign(st.message))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the ledger stores at ``seq`` (SPEC §5), with its exact canonical bytes."""
+
+    seq: int
+    prev: str
+    recorded_at: str
+    envelope: Envelope
+    canonical: bytes
+
+    @functools.cached_property
+    def hash(self) -> bytes:
+        """The entry hash: RFC 9162 leaf hash of the canonical bytes."""
+        return leaf_hash(self.canonical)
+
+    @property
+    def statement(self) -> Statement:
+        return self.envelope.statement
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "prev": self.prev,
+            "recorded_at": self.recorded_at,
+            "statement": self.envelope.statement.data,
+            "signature": self.envelope.signature_json(),
+        }
+
+    @classmethod
+    def build(cls, seq: int, prev: str, recorded_at: str, envelope: Envelope) -> Entry:
+        """The entry and its JCS bytes, spliced around the statement's own JCS bytes.
+
+        JCS orders the keys prev < recorded_at < seq < signature < statement, and every
+        value but the statement is ASCII that JCS writes as is (hex, an RFC 3339 time, an
+        integer, base64), so this is exactly ``jcs(entry.to_json())`` without encoding the
+        statement twice (tests/test_ledger.py holds the two equal).
+        """
+        sig = envelope.signature_json()
+        canonical = (
+            (
+                f'{{"prev":"{prev}","recorded_at":"{recorded_at}","seq":{seq},'
+                f'"signature":{{"key_id":"{sig["key_id"]}","sig":"{sig["sig"]}"}},"statement":'
+            ).encode("ascii")
+            + envelope.statement.canonical
+            + b"}"
+        )
+        return cls(seq, prev, recorded_at, envelope, canonical)
+
+    @classmethod
+    def unchecked(cls, data: bytes) -> Entry:
+        """Read stored bytes without validating them: for the audit, which validates the
+        same bytes in full on other cores (``workers``) while it replays them here. The
+        statement's bytes are the ones inside the entry's, which JCS puts last.
+        Raises ``ValueError``/``KeyError``/``TypeError`` on bytes that are not an entry."""
+        obj = json.loads(data)
+        at = data.index(b',"statement":')
+        st = Statement(obj["statement"], data[at + len(b',"statement":') : -1])
+        signature = obj["signature"]
+        envelope = Envelope(st, signature["key_id"], base64.b64decode(signature["sig"]))
+        if not (
+            isinstance(obj["seq"], int)
+            and isinstance(obj["prev"], str)
+            and isinstance(obj["recorded_at"], str)
+            and isinstance(st.data, dict)
+            and isinstance(st.data.get("body"), dict)
+        ):
+            raise TypeError("not an entry")
+        return cls(obj["seq"], obj["prev"], obj["recorded_at"], envelope, data)
+
+    @classmethod
+    def from_canonical(cls, data: bytes) -> Entry:
+        """Parse stored bytes; raise ``Malformed``/``InvalidField`` if they are not a valid entry
+        in canonical form."""
+        obj = parse(data, walk=False)  # validated field by field, then re-encoded below
+        if not isinstance(obj, dict) or set(obj) != {"seq", "prev", "recorded_at", "statement", "signature"}:
+            raise Malformed("entry must have exactly seq, prev, recorded_at, statement, signature")
+        f.integer(0, 2**53)(obj["seq"], "seq")
+        f.pattern(f.re.compile(r"[0-9a-f]{64}"), "a hash")(obj["prev"], "prev")
+        f.timestamp(obj["recorded_at"], "recorded_at")
+        envelope = Envelope.from_json({"statement": obj["statement"], "signature": obj["signature"]})
+        entry = cls.build(obj["seq"], obj["prev"], obj["recorded_at"], envelope)  # JCS(entry)
+        if entry.canonical != data:
+            raise Malformed("stored bytes are not in RFC 8785 canonical form")
+        return entry

@@ -1,0 +1,290 @@
+"""The verifiable trace bundle: the whole answer, checkable offline (issue 3, SPEC §2-§5, §8-§10).
+
+A bundle is the trace JSON plus the operator's verifier key, one signed checkpoint, every
+entry the trace involved (its exact canonical bytes and an RFC 9162 inclusion proof against
+that checkpoint), the policy applied, and the operator's signature over all of it::
+
+    operator_signature = Ed25519(operator key,
+                                 BUNDLE_PREFIX ‖ JCS(bundle without "operator_signature"))
+
+The signature is what stops a holder from dropping an inconvenient audit entry and
+re-deriving a clean verdict: the proofs show each entry is in the log, the operator vouches
+that the set is the one its ledger answered with.
+
+``verify_bundle`` trusts nothing the bundle claims. It checks the key, the checkpoint, the
+operator's signature, every entry's hash and proof and its issuer's signature (with the key
+the issuer had at that entry, from the registrations in the bundle), then re-derives the
+trace from the entries with the same ``trace.derive`` the live ledger uses and compares
+every claimed field with the derived one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.crypto import canonical
+from ledger.crypto.keys import PublicKey, b64, unb64, verify_raw
+from ledger.errors import BadSignature, LedgerError, Malformed, NotFound, ProofError
+from ledger.model.statements import Entry
+from ledger.tlog import merkle
+from ledger.tlog.note import SignedCheckpoint, Verifier
+from ledger.trace.entries import EntrySet
+from ledger.trace.policy import Policy
+from ledger.trace.walk import TRACE_KEYS, TraceReport, collect, derive
+
+FORMAT = "provenance-trace/v1"
+BUNDLE_PREFIX = b"provenance-ledger/v1 bundle\n"
+BUNDLE_KEYS = ("format", "origin", "vkey", "checkpoint", "entries", "policy")
+SIGNATURE_KEY = "operator_signature"
+
+
+class BundleMismatch(LedgerError):
+    """The bundle's claims do not follow from its entries."""
+
+    status, code = 400, "bundle-mismatch"
+
+
+def bundle_message(bundle: dict[str, Any]) -> bytes:
+    """The bytes the operator signs: the prefix and JCS of the bundle without its signature."""
+    unsigned = {k: v for k, v in bundle.items() if k != SIGNATURE_KEY}
+    return BUNDLE_PREFIX + canonical.jcs(unsigned)
+
+
+def build_bundle(
+    ledger: Any, gtin: str, batch: str, *, at: str | None = None, policy: Policy | None = None
+) -> dict[str, Any]:
+    """The signed bundle of the trace of ``(gtin, batch)`` (module docstring).
+
+    Raises what ``trace.collect`` raises, and ``ConfigError`` if the operator key is unusable.
+    """
+    if policy is None:
+        policy = Policy.load(ledger.home)
+    report, source, checkpoint = collect(ledger, gtin, batch, at=at, policy=policy)
+    # Signatures are checked against registrations: the bundle carries every issuer's.
+    issuers = {e.statement.issuer for e in source.entries.values()} | {"operator"}
+    for issuer in sorted(issuers):
+        source.registrations(issuer)
+    if 0 not in source.entries:
+        source.add(ledger_entries(ledger, [0]))
+    size = checkpoint.checkpoint.size
+    nodes = ledger.node_cache()
+    entries = []
+    for seq in sorted(source.entries):
+        e = source.entries[seq]
+        proof = ledger.inclusion_proof(seq, size, nodes)
+        entries.append(
+            {
+                "seq": seq,
+                "entry_hash": e.hash.hex(),
+                "canonical": b64(e.canonical),
+                "inclusion_proof": proof.to_json(),
+            }
+        )
+    bundle: dict[str, Any] = {
+        **report.to_json(),
+        "format": FORMAT,
+        "origin": ledger.origin,
+        "vkey": ledger.verifier.to_text(),
+        "checkpoint": checkpoint.note,
+        "entries": entries,
+        "policy": policy.to_json(),
+    }
+    # The same derivation over exactly the bundled entries must give the same answer.
+    offline = derive(
+        EntrySet(size, at, source.entries.values()), report.product["gtin"], report.product["batch"], policy
+    )
+    if offline.to_json() != report.to_json():
+        raise BundleMismatch("internal error: the bundled entries do not reproduce the trace")
+    bundle[SIGNATURE_KEY] = b64(ledger.operator_key.sign(bundle_message(bundle)))
+    return bundle
+
+
+def ledger_entries(ledger: Any, seqs: list[int]) -> list[Entry]:
+    return [ledger.entry(s) for s in seqs]
+
+
+def verify_bundle(bundle: Any, *, vkey: str | None = None) -> TraceReport:
+    """Check ``bundle`` offline and return the trace re-derived from its entries.
+
+    ``vkey``: the operator's verifier key as published (note form); without it, the bundle's
+    own key is used, which proves only that whoever holds that key vouches for the bundle.
+    Raises ``Malformed``, ``BadSignature``, ``ProofError``/``RootMismatch`` or
+    ``BundleMismatch`` naming what failed; returns only if everything checks.
+    """
+    if not isinstance(bundle, dict):
+        raise Malformed("a bundle must be a JSON object")
+    keys = set(TRACE_KEYS) | set(BUNDLE_KEYS) | {SIGNATURE_KEY}
+    missing, unknown = sorted(keys - set(bundle)), sorted(set(bundle) - keys)
+    if missing:
+        raise Malformed(f"bundle lacks {', '.join(missing)}")
+    if unknown:
+        raise Malformed(f"bundle has unknown field {unknown[0]!r}")
+    if bundle["format"] != FORMAT:
+        raise Malformed(f"bundle format {bundle['format']!r} is not {FORMAT!r}", field="format")
+    canonical.check_value(bundle)
+    verifier = _verifier(bundle, vkey)
+    checkpoint = SignedCheckpoint.open(_text(bundle, "checkpoint"), verifier).checkpoint
+    if checkpoint.origin != bundle["origin"]:
+        raise Malformed(
+            f"checkpoint origin {checkpoint.origin!r} is not the bundle's {bundle['origin']!r}",
+            field="origin",
+        )
+    sig = unb64(_text(bundle, SIGNATURE_KEY), field=SIGNATURE_KEY, size=64)
+    try:
+        verify_raw(verifier.public.raw, sig, bundle_message(bundle))
+    except BadSignature as e:
+        raise BadSignature(
+            "the bundle is not signed by the operator's key: it was altered after the operator issued it",
+            field=SIGNATURE_KEY,
+        ) from e
+    entries = _entries(bundle["entries"], checkpoint.size, checkpoint.root)
+    _check_signatures(entries, verifier)
+    policy = Policy.from_json(bundle["policy"], "bundle policy")
+    as_of = bundle["as_of"]
+    if as_of is not None:
+        from ledger.model.fields import date
+
+        date(as_of, "as_of")
+    if bundle["size"] != checkpoint.size:
+        raise BundleMismatch(
+            f"the bundle says size {bundle['size']!r}, its checkpoint {checkpoint.size}", field="size"
+        )
+    product = bundle["product"]
+    if (
+        not isinstance(product, dict)
+        or not isinstance(product.get("gtin"), str)
+        or not isinstance(product.get("batch"), str)
+    ):
+        raise Malformed("bundle product needs a gtin and a batch", field="product")
+    try:
+        report = derive(
+            EntrySet(checkpoint.size, as_of, entries.values()), product["gtin"], product["batch"], policy
+        )
+    except NotFound as e:
+        raise BundleMismatch(
+            f"the bundle's entries hold no such product: {e.message}", field="product"
+        ) from e
+    derived = report.to_json()
+    for key in TRACE_KEYS:
+        if bundle[key] != derived[key]:
+            why = _difference(bundle[key], derived[key])
+            raise BundleMismatch(f"the bundle's {key!r} does not follow from its entries: {why}", field=key)
+    return report
+
+
+def _text(bundle: dict[str, Any], key: str) -> str:
+    value = bundle[key]
+    if not isinstance(value, str):
+        raise Malformed("must be a string", field=key)
+    return value
+
+
+def _verifier(bundle: dict[str, Any], pinned: str | None) -> Verifier:
+    verifier = Verifier.from_text(_text(bundle, "vkey"))
+    if verifier.name != bundle["origin"]:
+        raise Malformed(
+            f"verifier key name {verifier.name!r} is not the origin {bundle['origin']!r}", field="vkey"
+        )
+    if pinned is not None and Verifier.from_text(pinned) != verifier:
+        raise BadSignature(
+            f"the bundle's verifier key {bundle['vkey']} is not the operator's key {pinned.strip()}",
+            field="vkey",
+        )
+    return verifier
+
+
+def _entries(items: Any, size: int, root: bytes) -> dict[int, Entry]:
+    """Each entry: canonical bytes, hash and inclusion proof against the checkpoint."""
+    if not isinstance(items, list):
+        raise Malformed("must be a list", field="entries")
+    out: dict[int, Entry] = {}
+    for i, item in enumerate(items):
+        where = f"entries[{i}]"
+        if not isinstance(item, dict) or set(item) != {"seq", "entry_hash", "canonical", "inclusion_proof"}:
+            raise Malformed("must hold exactly seq, entry_hash, canonical, inclusion_proof", field=where)
+        data = (
+            unb64(item["canonical"], field=f"{where}.canonical")
+            if isinstance(item["canonical"], str)
+            else b""
+        )
+        entry = Entry.from_canonical(data)
+        seq = entry.seq
+        if item["seq"] != seq or seq in out:
+            raise Malformed(
+                f"holds entry {seq}, which is not its seq {item['seq']!r} or appears twice",
+                field=f"{where}.seq",
+            )
+        leaf = merkle.leaf_hash(data)
+        if item["entry_hash"] != leaf.hex():
+            raise ProofError(
+                f"entry {seq}: entry_hash is not the hash of its canonical bytes", field=f"{where}.entry_hash"
+            )
+        proof = merkle.InclusionProof.from_json(item["inclusion_proof"])
+        if proof.leaf_index != seq or proof.tree_size != size:
+            raise ProofError(
+                f"entry {seq}: the proof is for leaf {proof.leaf_index} of "
+                f"{proof.tree_size}, not {seq} of {size}",
+                field=f"{where}.inclusion_proof",
+            )
+        try:
+            merkle.verify_inclusion(seq, size, leaf, proof.hashes, root)
+        except LedgerError as e:
+            raise ProofError(
+                f"entry {seq} is not in the checkpointed log: {e.message}", field=f"{where}.inclusion_proof"
+            ) from e
+        out[seq] = entry
+    return out
+
+
+def _check_signatures(entries: dict[int, Entry], verifier: Verifier) -> None:
+    """Each entry is signed by its issuer with a key active at its seq (SPEC §6 ``party``)."""
+    genesis = entries.get(0)
+    if genesis is None or genesis.statement.type != "genesis":
+        raise Malformed("the bundle lacks the genesis entry (seq 0)", field="entries")
+    if PublicKey.from_b64(genesis.statement.body["key"]) != verifier.public:
+        raise BadSignature("the genesis key is not the bundle's verifier key", field="vkey")
+    keys: dict[str, dict[str, PublicKey]] = {"operator": {verifier.public.key_id: verifier.public}}
+    for seq in sorted(entries):
+        e = entries[seq]
+        st = e.statement
+        active = keys.get(st.issuer)
+        if active is None:
+            raise Malformed(
+                f"entry {seq} is signed by {st.issuer}, whose registration is not in the bundle",
+                field="entries",
+            )
+        key = active.get(e.envelope.key_id)
+        if key is None:
+            raise BadSignature(
+                f"entry {seq}: key {e.envelope.key_id} was not an active key of {st.issuer} at that entry",
+                field="entries",
+            )
+        try:
+            e.envelope.verify(key)
+        except BadSignature as err:
+            raise BadSignature(
+                f"entry {seq}: the signature of {st.issuer} does not verify", field="entries"
+            ) from err
+        if st.type == "party":
+            new = [PublicKey.from_b64(k) for k in st.body["keys"]]
+            keys[st.body["party"]] = {k.key_id: k for k in new}
+
+
+def _difference(claimed: Any, derived: Any, path: str = "") -> str:
+    """Where two JSON values first differ, in words."""
+    if isinstance(claimed, dict) and isinstance(derived, dict):
+        for k in sorted(set(claimed) | set(derived)):
+            if claimed.get(k, ...) != derived.get(k, ...):
+                return _difference(claimed.get(k), derived.get(k), f"{path}.{k}" if path else k)
+    if isinstance(claimed, list) and isinstance(derived, list):
+        if len(claimed) != len(derived):
+            return f"{path or 'it'} has {len(claimed)} items, the entries give {len(derived)}"
+        for i, (a, b) in enumerate(zip(claimed, derived, strict=True)):
+            if a != b:
+                return _difference(a, b, f"{path}[{i}]")
+    return f"{path or 'it'} is {_short(claimed)}, the entries give {_short(derived)}"
+
+
+def _short(value: Any) -> str:
+    text = canonical.jcs(value).decode()
+    return text if len(text) <= 120 else text[:117] + "..."

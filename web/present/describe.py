@@ -1,0 +1,130 @@
+"""An entry in readable form, and the checks a visitor can watch the server make: the
+signature against the issuer's registered key, the inclusion proof against the signed
+checkpoint. (Anyone can redo both offline from the JSON; the page only shows the way.)"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.core.ledger import Ledger
+from ledger.crypto.keys import PublicKey
+from ledger.errors import LedgerError
+from ledger.model.statements import Entry
+from ledger.store import sqlite as store
+from ledger.tlog import merkle
+from ledger.tlog.note import SignedCheckpoint
+from web.present import words as w
+
+
+def describe(statement: dict[str, Any], names: dict[str, str]) -> str:
+    """One sentence saying what a statement declares."""
+    b, t = statement.get("body", {}), statement.get("type")
+    who = names.get(statement.get("issuer", ""), statement.get("issuer", ""))
+
+    def n(pid: str) -> str:
+        return names.get(pid, pid)
+
+    if t == "genesis":
+        return f"The ledger {b.get('origin')} was created by {b.get('name')}."
+    if t == "party":
+        role = w.ROLE_NAME.get(b.get("role", ""), "")
+        article = "an" if role[:1] in "aeiou" else "a"
+        keys = len(b.get("keys", []))
+        return (
+            f"The operator registered {b.get('name')} as {article} {role} in "
+            f"{w.place(b.get('country'))}, with {keys} signing key{'s' if keys != 1 else ''}."
+        )
+    if t == "labor-attestation":
+        by = (
+            "assessed itself"
+            if statement.get("issuer") == b.get("facility")
+            else f"audited {n(b.get('facility', ''))}"
+        )
+        present = [w.found(k) for k, v in b.get("indicators", {}).items() if v == "present"]
+        found = f" It found that {w.join(present)}." if present else ""
+        return (
+            f"{who} {by} to {b.get('standard')} on {w.date(b.get('audit_date'))}, valid until "
+            f"{w.date(b.get('valid_until'))}: "
+            f"{w.OUTCOME_NAME.get(b.get('outcome', ''), '')}.{found}"
+        )
+    if t == "material-origin":
+        q, o = b.get("quantity", {}), b.get("origin", {})
+        return (
+            f"{who} produced {w.amount(q.get('amount'), q.get('unit'))} of {b.get('material')} "
+            f"(lot {b.get('lot')}) in {w.place(o.get('country'), o.get('region'))} on "
+            f"{w.date(b.get('produced_on'))}."
+        )
+    if t == "transformation":
+        ins = w.join([f"{w.amount(i['amount'], i['unit'])} of lot {i['lot']}" for i in b.get("inputs", [])])
+        outs = w.join(
+            [
+                f"{w.amount(o['amount'], o['unit'])} of {o['material']} (lot {o['lot']})"
+                for o in b.get("outputs", [])
+            ]
+        )
+        return f"{who}: {b.get('process')} on {w.date(b.get('date'))}, turning {ins} into {outs}."
+    if t == "shipment":
+        return (
+            f"{who} shipped {w.amount(b.get('amount'), b.get('unit'))} of lot {b.get('lot')} to "
+            f"{n(b.get('to', ''))} on {w.date(b.get('shipped_on'))}."
+        )
+    if t == "product":
+        lots = w.join([f"{w.amount(x['amount'], x['unit'])} of lot {x['lot']}" for x in b.get("lots", [])])
+        return (
+            f"{who} declared {b.get('name')}, GTIN {b.get('gtin')} batch {b.get('batch')}, made from {lots}."
+        )
+    if t == "revocation":
+        return f"{who} withdrew entry {b.get('entry')}: {b.get('reason')}"
+    return f"A {t} statement by {who}."
+
+
+@dataclass
+class Check:
+    ok: bool
+    text: str
+
+
+def check_signature(ledger: Ledger, entry: Entry) -> Check:
+    """Verify the entry's signature with the key its issuer had registered under that key id."""
+    st = entry.statement
+    if st.type == "genesis":
+        key_b64 = st.body["key"]
+    else:
+        rows = store.query(
+            ledger.conn,
+            "SELECT public FROM keys WHERE party = ? AND key_id = ?"
+            " AND from_seq < ? ORDER BY from_seq DESC LIMIT 1",
+            (st.issuer, entry.envelope.key_id, entry.seq),
+        )
+        if not rows:
+            return Check(False, f"key {entry.envelope.key_id} is not a registered key of {st.issuer}")
+        key_b64 = rows[0][0]
+    try:
+        entry.envelope.verify(PublicKey.from_b64(key_b64))
+    except LedgerError as e:
+        return Check(False, f"the signature does not verify: {e}")
+    return Check(True, f"Signature verified with {st.issuer}'s registered key {entry.envelope.key_id}.")
+
+
+def check_inclusion(ledger: Ledger, view: dict[str, Any]) -> Check:
+    """Recompute the Merkle root from the entry's hash and proof; compare with the checkpoint,
+    itself verified with the operator's key."""
+    try:
+        cp = SignedCheckpoint.open(view["checkpoint"], ledger.verifier).checkpoint
+        proof = view["inclusion_proof"]
+        leaf = merkle.leaf_hash(base64.b64decode(view["canonical"]))
+        merkle.verify_inclusion(
+            proof["leaf_index"],
+            proof["tree_size"],
+            leaf,
+            [bytes.fromhex(h) for h in proof["hashes"]],
+            cp.root,
+        )
+    except LedgerError as e:
+        return Check(False, f"the inclusion proof does not check out: {e}")
+    return Check(
+        True,
+        f"Included in the ledger: the proof leads to the root of the signed checkpoint of {cp.size} entries.",
+    )
