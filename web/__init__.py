@@ -41,11 +41,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # "//" is a 404, never a redirect to another resource
 
-    from web import errors, handle, security
+    from web import errors, handle, host, security
     from web.api import routes as api
     from web.pages import views
     from web.present import filters
 
+    host.register(app)
     handle.register(app)
     errors.register(app)
     security.register(app)

@@ -161,7 +161,7 @@ def sign_cmd(key_file: Path, statement_file: Path) -> None:
     The file holds one statement (JSON) or many (JSON Lines). A statement without ``id`` or
     ``issued_at`` gets a fresh UUID and the current time.
     """
-    key = PrivateKey.load(key_file)
+    key = PrivateKey.load(key_file, strict_mode=True)
     for _, item in read_documents(statement_file):
         if isinstance(item, LedgerError):
             raise item

@@ -137,7 +137,13 @@ def _image(data: bytes, mimetype: str) -> Response:
     response = Response(data, mimetype=mimetype)
     if current_app.config.get("PROVENANCE_BASE_URL"):
         response.headers["Cache-Control"] = "public, max-age=86400"
-    else:  # the URL came from the request's Host header: no shared cache may keep it
+    return _no_store_if_host_used(response)
+
+
+def _no_store_if_host_used(response: Response) -> Response:
+    """A response whose bytes hold ``base_url()`` taken from the request's Host header: no
+    shared cache may keep it (one client's Host must never reach another)."""
+    if not current_app.config.get("PROVENANCE_BASE_URL"):
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -179,7 +185,7 @@ def _shopper(gtin: str, batch: str, canonical: str) -> Any:
     return response
 
 
-def _label(gtin: str, batch: str, canonical: str) -> str:
+def _label(gtin: str, batch: str, canonical: str) -> Response:
     ledger = get_ledger()
     with store.read_transaction(ledger.conn):
         rows = store.query(
@@ -192,7 +198,7 @@ def _label(gtin: str, batch: str, canonical: str) -> str:
         seq, brand = rows[0]
         name = ledger.entry(seq).statement.body["name"]
         brand_name = queries.party_names(ledger, {brand}).get(brand, brand)
-    return render_template(
+    page = render_template(
         "label.html",
         name=name,
         brand=brand_name,
@@ -201,6 +207,7 @@ def _label(gtin: str, batch: str, canonical: str) -> str:
         canonical=canonical,
         url=base_url() + canonical,
     )
+    return _no_store_if_host_used(Response(page, mimetype="text/html"))
 
 
 # -- parties, entries, the log ------------------------------------------------------------
