@@ -272,7 +272,7 @@ class Ledger:
             issuers = rules.IssuerCache()
             for i, item in enumerate(items):
                 if isinstance(item, LedgerError) or (refused and i in refused):
-                    results.append(item if isinstance(item, LedgerError) else refused[i])  # type: ignore[index]
+                    results.append(item if isinstance(item, LedgerError) else refused[i])  # type: ignore[index]  # refused is set when i is in it
                     continue
                 envelope = item
                 recorded_at = self._recorded_at(last_time)
