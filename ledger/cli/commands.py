@@ -339,6 +339,14 @@ def info(home: Path | None, as_json: bool) -> None:
         f"root:    {data['root']}\n\n{data['checkpoint']}",
         nl=False,
     )
+    for w in data.get("witnesses", []):
+        click.echo(f"witness {w['name']}: {w['status']}: {w['message'] or 'not contacted yet'}")
+        for alarm in w["alarms"]:
+            click.echo(f"  ALARM {alarm['at']} at size {alarm['size']}: {alarm['message']}")
+    if data.get("quorum"):
+        q = data["quorum"]
+        met = "met" if q.get("met") else "NOT met"
+        click.echo(f"quorum: {q.get('rule')}: {met}" + (f" ({q['error']})" if q.get("error") else ""))
 
 
 @main.command()

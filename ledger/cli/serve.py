@@ -26,9 +26,11 @@ def bind_address(host: str, port: int) -> str:
 
 def serve(*args: Any) -> None:
     """Imported when used: every other command starts without Flask, gunicorn and biip."""
+    from ledger.witness.submitter import background
     from web.server import serve as run
 
-    run(*args)
+    with background(args[0]):  # checkpoints go to the witnesses from a process of their own
+        run(*args)
 
 
 def serve_options(f: Any) -> Any:

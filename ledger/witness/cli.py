@@ -3,11 +3,13 @@ send checkpoints to the witnesses of a ledger's policy (sync)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from ledger.cli.commands import clean_errors, dumps
+from ledger.cli.commands import clean_errors, dumps, home_option
+from ledger.errors import ConfigError
 
 witness_home = click.option(
     "--home",
@@ -91,6 +93,31 @@ def serve_cmd(home: Path, host: str, port: int, quiet: bool) -> None:
     from ledger.witness.state import WitnessHome
 
     serve(WitnessHome.open(home), host, port, quiet)
+
+
+@witness.command("sync")
+@home_option
+@click.option(
+    "--timeout", default=5.0, show_default=True, type=click.FloatRange(0.1, 600), help="Seconds per witness."
+)
+@click.option("--follow", is_flag=True, help="Keep submitting each new checkpoint until stopped.")
+@clean_errors
+def sync_cmd(home: Path | None, timeout: float, follow: bool) -> None:
+    """The ledger's side: send the latest checkpoint to every witness of <home>/witnesses and
+    keep their cosignatures; one JSON line per witness. Exit 1 if any raised an alarm."""
+    from ledger.core.ledger import default_home
+    from ledger.witness import submitter
+
+    home = home or default_home()
+    if submitter.load_policy(home) is None:
+        raise ConfigError(f"no witness policy at {home / submitter.POLICY_NAME}")
+    if follow:
+        submitter.follow(home, timeout)
+        return
+    states = submitter.sync(home, timeout)
+    for state in states:
+        click.echo(dumps(state))
+    sys.exit(1 if any(s["status"] == "alarm" for s in states) else 0)
 
 
 def register(main: click.Group) -> None:
