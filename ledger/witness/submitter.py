@@ -15,6 +15,7 @@ holds, is an alarm: logged, stored for good in the ledger file, and shown in
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import subprocess
@@ -311,6 +312,41 @@ def status(ledger: Ledger) -> dict[str, Any]:
             "size": cp.checkpoint.size,
         },
     }
+
+
+def check_witnessed(home: Path, policy_file: Path, note: str | None) -> str | None:
+    """``provenance verify --policy``: whether ``note`` (default: the ledger's latest served
+    checkpoint) is signed by the ledger's key and cosigned by the policy's quorum. Returns
+    the problem as one line, or None. Raises ``ConfigError`` for an unreadable policy."""
+    policy = Policy.load(policy_file)
+    with Ledger.open(home, readonly=True) as ledger:
+        if note is None:
+            note = ledger.latest_checkpoint().note
+        try:
+            policy.check(note, ledger.verifier)
+        except LedgerError as e:
+            return f"checkpoint: {e.code}: {e.describe()}"
+    return None
+
+
+def witnessed_by(home: Path, note: str) -> list[dict[str, Any]] | None:
+    """The witnesses of the ledger's policy whose cosignature on ``note`` verifies: their
+    policy name, key name and cosigning time (for the shopper's page); None without a policy."""
+    try:
+        policy = load_policy(home)
+        if policy is None:
+            return None
+        found = policy.cosigned_by(note)
+    except LedgerError:
+        return []
+    return [
+        {
+            "name": n,
+            "key": c.name,
+            "at": dt.datetime.fromtimestamp(c.timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        for n, c in sorted(found.items())
+    ]
 
 
 @contextlib.contextmanager
