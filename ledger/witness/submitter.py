@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.core.ledger import Ledger, format_time, utc_now
-from ledger.errors import LedgerError
+from ledger.errors import ConfigError, LedgerError
 from ledger.store import cosignatures
 from ledger.store import sqlite as store
 from ledger.tlog.cosignature import verify_cosignatures
@@ -38,6 +38,7 @@ from ledger.witness.client import Answer, Unreachable, WitnessClient
 
 POLICY_NAME = "witnesses"
 DEFAULT_TIMEOUT = 5.0
+TIMEOUT_ENV = "PROVENANCE_WITNESS_TIMEOUT"
 POLL_SECONDS = 0.2
 MAX_BACKOFF = 30.0
 log = logging.getLogger("provenance.witness")
@@ -350,12 +351,17 @@ def witnessed_by(home: Path, note: str) -> list[dict[str, Any]] | None:
 
 
 @contextlib.contextmanager
-def background(home: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[subprocess.Popen[bytes] | None]:
+def background(home: Path) -> Iterator[subprocess.Popen[bytes] | None]:
     """Run the submitter as its own process while the body runs (``provenance serve``); none
-    without a policy. A broken policy stops here, with one clear line, before serving."""
+    without a policy. A broken policy stops here, with one clear line, before serving. The
+    per-request timeout is ``$PROVENANCE_WITNESS_TIMEOUT`` seconds (default 5)."""
     if load_policy(home) is None:
         yield None
         return
+    try:
+        timeout = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT)
+    except ValueError as e:
+        raise ConfigError(f"{TIMEOUT_ENV} must be a number of seconds") from e
     proc = subprocess.Popen([sys.executable, "-m", "ledger.witness.submitter", str(home), str(timeout)])
     try:
         yield proc
