@@ -184,7 +184,8 @@ class Hanging:
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.held: list[socket.socket] = []
         self.got_request = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
 
     def _accept(self) -> None:
         while True:
@@ -206,9 +207,12 @@ class Hanging:
             return True
 
     def close(self) -> None:
+        """Stop accepting, then close every connection it took (call after the client stops)."""
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(10)
         for c in self.held:
             c.close()
-        self.sock.close()
 
 
 def test_dead_and_hanging_witnesses_delay_no_append(
@@ -265,7 +269,6 @@ def test_dead_and_hanging_witnesses_delay_no_append(
         assert states["hang"]["status"] == "new"  # its first request is still open
         assert front["quorum"]["met"] is True
     finally:
-        hanging.close()
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -275,6 +278,7 @@ def test_dead_and_hanging_witnesses_delay_no_append(
                 proc.wait(5)
         if proc.stdout:
             proc.stdout.close()
+        hanging.close()
 
 
 def test_no_policy_means_no_submitter_and_a_bad_policy_one_line(ledger: Ledger) -> None:
