@@ -30,8 +30,8 @@ def _gopath() -> str:
 
 
 @functools.cache
-def _build() -> Path | str:
-    """The verifier binary, or the reason it cannot be built here."""
+def _build(source: Path = SOURCE) -> Path | str:
+    """The binary built from ``source``, or the reason it cannot be built here."""
     go = shutil.which("go")
     if go is None:
         return "the go toolchain is not installed (Debian: golang-go)"
@@ -51,7 +51,7 @@ def _build() -> Path | str:
         "GOCACHE": os.environ.get("GOCACHE") or str(out / "cache"),
     }
     proc = subprocess.run(
-        [go, "build", "-o", str(binary), str(SOURCE)],
+        [go, "build", "-o", str(binary), str(source)],
         env=env,
         capture_output=True,
         text=True,
@@ -64,18 +64,18 @@ def _build() -> Path | str:
     return binary
 
 
-def go_binary() -> Path:
+def go_binary(source: Path = SOURCE) -> Path:
     """The built verifier; skips the calling test when Go or x/mod is missing."""
-    built = _build()
+    built = _build(source)
     if isinstance(built, str):
         pytest.skip(built)
     return built
 
 
-def go_verify(payload: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def go_verify(payload: dict[str, Any], source: Path = SOURCE) -> subprocess.CompletedProcess[str]:
     """Run the Go verifier on ``payload``; returncode 0 and stdout "ok\\n" mean accepted."""
     return subprocess.run(
-        [str(go_binary())],
+        [str(go_binary(source))],
         input=json.dumps(payload),
         capture_output=True,
         text=True,

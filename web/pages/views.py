@@ -14,6 +14,7 @@ from ledger.errors import InvalidField, NotFound, UnknownType
 from ledger.model.statements import TYPES
 from ledger.store import sqlite as store
 from ledger.trace.walk import collect
+from ledger.witness.submitter import witnessed_by
 from web import digital_link, queries, tracing
 from web.handle import get_ledger
 from web.pages import log_paging, qr
@@ -178,6 +179,7 @@ def _shopper(gtin: str, batch: str, canonical: str) -> Any:
                 page_url=base_url() + canonical,
                 bundle_url=f"/api/v1/trace/{gtin}/{quote(batch, safe='')}",
                 entries=sorted(e["seq"] for e in bundle.get("entries", [])),
+                witnessed=witnessed_by(ledger.home, checkpoint.note),
             ),
             mimetype="text/html",
         )
