@@ -22,7 +22,7 @@ TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT  # 256 hashes or entries
 HASH_SIZE = 32
 MAX_LEVEL = 63
-MAX_ENTRY_BYTES = 0xFFFF  # one uint16-prefixed record of an entry bundle (SPEC §2)
+MAX_ENTRY_BYTES = 0xFFFF  # an entry bundle record's uint16 length (SPEC §2)
 ENTRIES = "entries"
 
 _GZIP_MAGIC = b"\x1f\x8b\x08"
