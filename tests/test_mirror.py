@@ -297,6 +297,24 @@ def test_mirror_from_a_plain_http_server_is_the_same_ledger_entry_by_entry(
     trace = run("trace", product["gtin"], product["batch"], "--home", home, "--json")
     original = run("trace", product["gtin"], product["batch"], "--home", big.home, "--json")
     assert trace.returncode == 0 and json.loads(trace.stdout) == json.loads(original.stdout)
+    # ... and serves the same pages and API answers
+    from urllib.parse import quote
+
+    from web import create_app
+
+    batch = quote(product["batch"], safe="")
+    page = f"/01/{product['gtin']}/10/{batch}"
+    mirrored, source = (create_app({"PROVENANCE_HOME": str(h)}).test_client() for h in (home, big.home))
+    assert mirrored.get(page).status_code == 200
+    for path in ("/api/v1/entries/300", "/tile/entries/001", "/checkpoint", "/api/v1/proofs/inclusion?seq=5"):
+        assert mirrored.get(path).get_data() == source.get(path).get_data(), path
+    # It holds no operator key: it cannot append or sign a bundle, and says so.
+    from conftest import origin_envelope
+
+    posted = mirrored.post("/api/v1/entries", json=origin_envelope(product["builder"], "mirror-lot"))
+    assert posted.status_code == 403 and posted.get_json()["error"]["code"] == "read-only-mirror"
+    r = mirrored.get(f"/api/v1/trace/{product['gtin']}/{batch}")
+    assert r.status_code == 403 and "read-only mirror of" in r.get_json()["error"]["message"]
 
 
 def test_mirror_resumes_from_what_it_holds(
@@ -452,3 +470,17 @@ def _rebuild_hash_tiles(out: Path, size: int) -> None:
     for level in levels(size):
         for tile in tiles_for_size(size, level):
             (out / tile.path).write_bytes(tile_bytes(conn, tile, size))
+
+
+def test_serve_starts_on_a_mirror_but_not_on_a_ledger_that_lost_its_key(big: Ledger, tmp_path: Path) -> None:
+    from web.server import check_home
+
+    out = tmp_path / "tiles"
+    export.export_tiles(big, out)
+    mirror(Source(str(out)), tmp_path / "mirror")
+    check_home(tmp_path / "mirror")  # a mirror serves reads without the operator key
+    keyless = tmp_path / "keyless"
+    keyless.mkdir()
+    backup(big, keyless / "ledger.db")
+    with pytest.raises(ConfigError, match="does not exist"):
+        check_home(keyless)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.audit.replay import Replayer
-from ledger.core.ledger import DB_NAME
+from ledger.core.ledger import DB_NAME, MIRROR_OF
 from ledger.errors import IntegrityError, LedgerError, Malformed
 from ledger.publish.source import Source
 from ledger.store import sqlite as store
@@ -90,6 +90,7 @@ def mirror(
         replay.begin()
         if stored is None:
             replay.checkpoint(note, "the source's checkpoint")
+        store.set_meta(conn, MIRROR_OF, source.where)
         replay.commit()
         return Mirrored(claimed.size, previous, verifier.to_text(), note)
     finally:
