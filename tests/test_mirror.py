@@ -46,6 +46,14 @@ def big(product: dict[str, Any], ledger: Ledger) -> Ledger:
     return ledger
 
 
+@pytest.fixture
+def published(big: Ledger, tmp_path: Path) -> Path:
+    """``big``'s tiles, written by ``provenance tiles`` into ``tmp_path/tiles``."""
+    out = tmp_path / "tiles"
+    export.export_tiles(big, out)
+    return out
+
+
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(PROVENANCE), *map(str, args)], capture_output=True, text=True, timeout=300)
 
@@ -192,10 +200,9 @@ def test_tiles_command_writes_every_tile_then_only_what_is_new(
 
 
 def test_a_run_killed_half_way_leaves_the_old_checkpoint_complete(
-    big: Ledger, product: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    big: Ledger, published: Path, product: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+    out = published
     before = files_of(out)
     grow(product["builder"], 300, "d")
     written: list[Path] = []
@@ -232,10 +239,11 @@ def test_tiles_refuses_a_directory_of_another_ledger(big: Ledger, tmp_path: Path
 # -- Go's sumdb/tlog reads our tiles -------------------------------------------------------------
 
 
-def test_go_tlog_reads_our_tiles_and_reproduces_roots_and_proofs(big: Ledger, tmp_path: Path) -> None:
+def test_go_tlog_reads_our_tiles_and_reproduces_roots_and_proofs(
+    big: Ledger, published: Path, tmp_path: Path
+) -> None:
     binary = go_binary(GO_TILES)
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+    out = published
     size = big.size
     records = sorted({0, 1, 255, 256, 300, size // 2, size - 1})
     olds = sorted({1, 2, 256, 257, 300, size - 1, size})
@@ -250,10 +258,9 @@ def test_go_tlog_reads_our_tiles_and_reproduces_roots_and_proofs(big: Ledger, tm
     assert got["consistency"] == [big.consistency_proof(o, size).to_json() for o in olds]
 
 
-def test_go_tlog_refuses_a_tampered_entry_bundle(big: Ledger, tmp_path: Path) -> None:
+def test_go_tlog_refuses_a_tampered_entry_bundle(big: Ledger, published: Path, tmp_path: Path) -> None:
     binary = go_binary(GO_TILES)
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+    out = published
     _tamper_entry(out, 300)
     payload = {"dir": str(out), "vkey": big.verifier.to_text(), "records": [], "olds": []}
     done = subprocess.run(
@@ -280,10 +287,9 @@ def _mirror_ok(source: Path | str, home: Path, original: Ledger, size: int | Non
 
 
 def test_mirror_from_a_plain_http_server_is_the_same_ledger_entry_by_entry(
-    big: Ledger, product: dict[str, Any], tmp_path: Path, http_server: Any
+    big: Ledger, published: Path, product: dict[str, Any], tmp_path: Path, http_server: Any
 ) -> None:
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+    out = published
     url = http_server(out)
     home = tmp_path / "mirror"
     done = run("mirror", url, "--home", home, "--vkey", big.verifier.to_text())
@@ -318,10 +324,9 @@ def test_mirror_from_a_plain_http_server_is_the_same_ledger_entry_by_entry(
 
 
 def test_mirror_resumes_from_what_it_holds(
-    big: Ledger, product: dict[str, Any], tmp_path: Path, http_server: Any
+    big: Ledger, published: Path, product: dict[str, Any], tmp_path: Path, http_server: Any
 ) -> None:
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+    out = published
     url = http_server(out)
     home = tmp_path / "mirror"
     first = mirror(Source(url), home)
@@ -337,9 +342,10 @@ def test_mirror_resumes_from_what_it_holds(
         ]
 
 
-def test_mirror_of_a_copy_with_a_tampered_entry_fails_at_its_seq(big: Ledger, tmp_path: Path) -> None:
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+def test_mirror_of_a_copy_with_a_tampered_entry_fails_at_its_seq(
+    big: Ledger, published: Path, tmp_path: Path
+) -> None:
+    out = published
     _tamper_entry(out, 300)
     done = run("mirror", out, "--home", tmp_path / "mirror")
     assert done.returncode == 1 and "Traceback" not in done.stderr
@@ -347,20 +353,20 @@ def test_mirror_of_a_copy_with_a_tampered_entry_fails_at_its_seq(big: Ledger, tm
 
 
 def test_mirror_of_a_copy_with_rebuilt_tiles_fails_against_the_signed_root(
-    big: Ledger, tmp_path: Path
+    big: Ledger, published: Path, tmp_path: Path
 ) -> None:
     # The forger changes entry 300 and recomputes every tile: only the signature stops him.
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+    out = published
     _tamper_entry(out, 300)
     _rebuild_hash_tiles(out, big.size)
     with pytest.raises(RootMismatch, match=f"for size {big.size}"):
         mirror(Source(str(out)), tmp_path / "mirror")
 
 
-def test_mirror_refuses_a_checkpoint_not_signed_by_the_operator(big: Ledger, tmp_path: Path) -> None:
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+def test_mirror_refuses_a_checkpoint_not_signed_by_the_operator(
+    big: Ledger, published: Path, tmp_path: Path
+) -> None:
+    out = published
     note = (out / "checkpoint").read_text()
     at = len(note) - 10  # a character of the signature, after its key hash
     (out / "checkpoint").write_text(note[:at] + ("B" if note[at] != "B" else "C") + note[at + 1 :])
@@ -368,9 +374,10 @@ def test_mirror_refuses_a_checkpoint_not_signed_by_the_operator(big: Ledger, tmp
         mirror(Source(str(out)), tmp_path / "mirror")
 
 
-def test_mirror_with_the_wrong_vkey_stops_before_replaying(big: Ledger, tmp_path: Path) -> None:
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+def test_mirror_with_the_wrong_vkey_stops_before_replaying(
+    big: Ledger, published: Path, tmp_path: Path
+) -> None:
+    out = published
     other = Ledger.init(tmp_path / "other", big.origin)
     done = run("mirror", out, "--home", tmp_path / "mirror", "--vkey", other.verifier.to_text())
     assert done.returncode == 1 and "not signed by the operator" in done.stderr
@@ -472,11 +479,12 @@ def _rebuild_hash_tiles(out: Path, size: int) -> None:
             (out / tile.path).write_bytes(tile_bytes(conn, tile, size))
 
 
-def test_serve_starts_on_a_mirror_but_not_on_a_ledger_that_lost_its_key(big: Ledger, tmp_path: Path) -> None:
+def test_serve_starts_on_a_mirror_but_not_on_a_ledger_that_lost_its_key(
+    big: Ledger, published: Path, tmp_path: Path
+) -> None:
     from web.server import check_home
 
-    out = tmp_path / "tiles"
-    export.export_tiles(big, out)
+    out = published
     mirror(Source(str(out)), tmp_path / "mirror")
     check_home(tmp_path / "mirror")  # a mirror serves reads without the operator key
     keyless = tmp_path / "keyless"
