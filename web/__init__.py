@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from web import errors, handle, host, security
     from web.api import routes as api
+    from web.api import tiles
     from web.pages import views
     from web.present import filters
 
@@ -52,5 +53,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.register(app)
     filters.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(tiles.bp)
     app.register_blueprint(views.bp)
     return app

@@ -21,7 +21,7 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
-CORS_PREFIXES = ("/api/", "/checkpoint")
+CORS_PREFIXES = ("/api/", "/checkpoint", "/tile/")
 
 
 def cors_allowed(path: str, mimetype: str | None) -> bool:

@@ -378,10 +378,11 @@ def _register_more() -> None:
     app (whose heavy imports wait until serve or demo runs)."""
     from ledger.cli import ops as cli_ops
     from ledger.cli import serve as web_cli
+    from ledger.cli import tiles as cli_tiles
     from ledger.cli import trace as cli_trace
     from ledger.witness import cli as witness_cli
 
-    for module in (cli_trace, cli_ops, web_cli, witness_cli):
+    for module in (cli_trace, cli_ops, web_cli, witness_cli, cli_tiles):
         module.register(main)
 
 

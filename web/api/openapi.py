@@ -716,6 +716,12 @@ def paths() -> dict[str, Any]:
     }
 
 
+def _tile_paths() -> dict[str, Any]:
+    from web.api.openapi_tiles import tile_paths  # it builds on this module's helpers
+
+    return tile_paths()
+
+
 @cache
 def document() -> dict[str, Any]:
     return {
@@ -731,6 +737,6 @@ def document() -> dict[str, Any]:
             "distinct lots per list, a public key on the curve) are refused with 400 and "
             "the field named, and rules on the ledger's state with 403, 409 or 422.",
         },
-        "paths": paths(),
+        "paths": {**paths(), **_tile_paths()},
         "components": {"schemas": SCHEMAS},
     }
