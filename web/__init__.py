@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.merge_slashes = False  # "//" is a 404, never a redirect to another resource
 
     from web import errors, handle, security
+    from web.api import formats
     from web.api import routes as api
     from web.pages import views
     from web.present import filters
@@ -51,5 +52,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.register(app)
     filters.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(formats.bp)
     app.register_blueprint(views.bp)
     return app

@@ -15,6 +15,7 @@ from ledger.model.statements import TYPES
 from ledger.store import sqlite as store
 from ledger.trace.walk import collect
 from web import digital_link, queries, tracing
+from web.api import formats
 from web.handle import get_ledger
 from web.pages import log_paging, qr
 from web.params import date_arg, int_arg, parse_int, str_arg
@@ -148,6 +149,10 @@ def _wants_json() -> bool:
 
 
 def _shopper(gtin: str, batch: str, canonical: str) -> Any:
+    if formats.wants_epcis():
+        response = formats.epcis_response(gtin, batch)
+        response.headers["Vary"] = "Accept"
+        return response
     at = date_arg("at")
     ledger = get_ledger()
     if _wants_json():
