@@ -396,3 +396,14 @@ def test_round_trip_export_import_export_keeps_every_event(tmp_path: Path) -> No
     _, second = exported(b.ledger, a.gtin, a.batch)
     assert len(second["epcisBody"]["eventList"]) == len(first["epcisBody"]["eventList"])
     assert comparable(second) == comparable(first)
+
+
+def test_an_import_signed_with_another_partys_key_appends_nothing(tmp_path: Path) -> None:
+    b = supplier_ledger(tmp_path)
+    size = b.ledger.size
+    planned, refused = plan(parse(SUPPLIER_DOC.read_bytes()), "sup", directory(b.ledger), NOW)
+    assert not refused
+    forged = [sign(p.statement, b.key_for("buyer")) for p in planned if p.statement is not None]
+    results = b.ledger.append(forged)
+    assert [r.status for r in results] == [403, 403, 403]  # type: ignore[union-attr]
+    assert b.ledger.size == size

@@ -252,3 +252,13 @@ def test_a_revoked_attestation_gets_no_credential(tmp_path: Path) -> None:
     names = [x.name for x in issue(take(c.ledger, c.gtin, c.batch))]
     assert f"dcc-{c.seqs[f'audit:{MILL}']}" not in names
     assert f"dcc-{c.seqs[f'audit:{FARM}']}" in names
+
+
+def test_a_self_assessment_is_a_declaration_by_the_facility(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path / "a", audited=(FARM, MILL))
+    own = audit(c.b, KNITTER, issuer=KNITTER, standard="self-assessment", audit_date="2025-02-01")
+    (dcc,) = [x for x in issue(take(c.ledger, c.gtin, c.batch)) if x.name == f"dcc-{own}"]
+    subject = payload(dcc)["credentialSubject"]
+    assert (subject["assessorLevel"], subject["attestationType"]) == ("Self", "declaration")
+    assert subject["scope"]["issuingParty"]["id"].endswith(f"/parties/{KNITTER}")
+    assert all(a["assessedFacility"][0]["IDverifiedByCAB"] is False for a in subject["assessment"])
