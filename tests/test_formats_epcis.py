@@ -17,22 +17,23 @@ import jsonschema
 import pytest
 from scenarios import AUDITOR, BRAND, FARM, KNITTER, MILL, PARTIES, Clock, new_builder, tee_chain
 
+from ledger.cli.formats import LocalSource
 from ledger.core.ledger import Ledger
 from ledger.demo.builder import Builder
 from ledger.errors import Replay
 from ledger.formats.epcis_export import export
-from ledger.formats.epcis_import import Directory, Unmappable, plan
+from ledger.formats.epcis_import import Directory, Unmappable, awaiting_receipt, plan
 from ledger.formats.ids import UNIT_CODES
 from ledger.formats.numbers import dumps, parse
 from ledger.formats.snapshot import take
-from ledger.model.statements import sign
+from ledger.model.statements import TYPES, sign
 from ledger.tlog import merkle
 
 HERE = Path(__file__).parent
 SCHEMA = json.loads((HERE / "standards/epcis/EPCIS-JSON-Schema.json").read_text())
 SUPPLIER_DOC = HERE / "data/epcis-supplier.jsonld"
 NOW = "2025-06-01T09:00:00.000Z"
-LEDGER_FIELDS = ("eventID", "recordTime", "pl:seq", "pl:entryHash", "certificationInfo")
+LEDGER_FIELDS = ("eventID", "recordTime", "pl:seq", "pl:entryHash", "certificationInfo", "bizTransactionList")
 
 
 def validate(doc: Any) -> None:
@@ -48,8 +49,9 @@ def exported(ledger: Ledger, gtin: str, batch: str) -> tuple[str, dict[str, Any]
 
 
 def directory(ledger: Ledger) -> Directory:
-    rows = ledger.conn.execute("SELECT id, country, identifiers FROM parties").fetchall()
-    return Directory.from_parties([{"id": p, "country": c, "identifiers": json.loads(i)} for p, c, i in rows])
+    """What ``provenance epcis import --home`` reads from the ledger."""
+    source = LocalSource(ledger)
+    return Directory.from_parties(source.parties(), awaiting_receipt(source.entries))
 
 
 def run_import(b: Builder, party: str, doc: Any) -> list[Any]:
@@ -407,3 +409,61 @@ def test_an_import_signed_with_another_partys_key_appends_nothing(tmp_path: Path
     results = b.ledger.append(forged)
     assert [r.status for r in results] == [403, 403, 403]  # type: ignore[union-attr]
     assert b.ledger.size == size
+
+
+# -- receipts (SPEC v2 §6: shipped goods wait for the receiver's receipt) ---------------------
+
+needs_receipts = pytest.mark.skipif(
+    "receipt" not in TYPES, reason="this ledger has no receipt statements yet"
+)
+
+RECEIVING = {
+    "eventID": "urn:uuid:5f1c3a52-8d0e-4b8e-9c1a-0b7d2f3e4a51",
+    "type": "ObjectEvent",
+    "action": "OBSERVE",
+    "bizStep": "receiving",
+    "disposition": "in_progress",
+    "quantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.077889.25", "quantity": 8.25, "uom": "KGM"}],
+    "eventTime": "2013-11-04T10:00:00.000+00:00",
+    "eventTimeZoneOffset": "+00:00",
+    "readPoint": {"id": "urn:epc:id:sgln:0614141.07346.1234"},
+    "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:4012345.00001"}],
+    "destinationList": [{"type": "owning_party", "destination": "urn:epc:id:pgln:0614141.07346"}],
+}
+
+
+@needs_receipts
+def test_export_shows_each_receipt_as_a_receiving_event(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path / "a")
+    text, doc = exported(c.ledger, c.gtin, c.batch)
+    validate(json.loads(text))
+    events = doc["epcisBody"]["eventList"]
+    shipping = [e for e in events if e["bizStep"] == "shipping"]
+    receiving = {
+        e["bizTransactionList"][0]["bizTransaction"]: e for e in events if e["bizStep"] == "receiving"
+    }
+    assert len(shipping) == len(receiving) >= 3
+    for ship in shipping:
+        got = receiving[ship["eventID"]]  # the despatch advice links the two
+        assert got["quantityList"] == ship["quantityList"]
+        assert got["destinationList"] == ship["destinationList"] and got["sourceList"] == ship["sourceList"]
+        receipt = c.ledger.entry(got["pl:seq"]).statement
+        assert receipt.type == "receipt" and receipt.body["shipment"] == ship["pl:seq"]
+        assert got["eventTime"][:10] == receipt.body["received_on"]
+        assert got["pl:party"] == receipt.issuer
+
+
+@needs_receipts
+def test_import_a_receiving_event_as_the_receipt_of_its_shipment(tmp_path: Path) -> None:
+    b = supplier_ledger(tmp_path)
+    shipped = [r.entry.seq for r in run_import(b, "sup", parse(SUPPLIER_DOC.read_bytes()))][-1]
+    doc = {"type": "EPCISDocument", "epcisBody": {"eventList": [RECEIVING]}}
+    (result,) = run_import(b, "buyer", parse(json.dumps(doc)))
+    st = result.entry.statement
+    assert (st.type, st.issuer) == ("receipt", "buyer")
+    assert st.body == {"shipment": shipped, "received_on": "2013-11-04", "accepted": True}
+    again = dict(RECEIVING, eventID="urn:uuid:0d7e3f6a-1c2b-4a5d-8e9f-a0b1c2d3e4f5")
+    planned, refused = plan(
+        {"type": "EPCISDocument", "epcisBody": {"eventList": [again]}}, "buyer", directory(b.ledger), NOW
+    )
+    assert len(refused) == 1 and "awaits a receipt" in refused[0].reason

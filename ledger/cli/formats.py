@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import click
 
 from ledger.cli.commands import clean_errors, dumps, home_option, open_ledger
-from ledger.core.ledger import DB_NAME, default_home, format_time, utc_now
+from ledger.core.ledger import DB_NAME, Ledger, default_home, format_time, utc_now
 from ledger.errors import ConfigError, LedgerError
 from ledger.model.statements import Envelope, sign
 
@@ -87,43 +90,45 @@ def epcis_import(
     Exit 0 if every event was appended (or skipped), 1 otherwise.
     """
     from ledger.crypto.keys import PrivateKey
-    from ledger.formats.epcis_import import Directory, Refused, Unmappable, plan
+    from ledger.formats.epcis_import import Directory, Refused, Unmappable, awaiting_receipt, plan
     from ledger.formats.numbers import parse
 
     if server and out:
         raise click.UsageError("--server and --out exclude each other")
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     key = PrivateKey.load(key_file)
-    directory = Directory.from_parties(_parties(server, home, required=out is None))
-    try:
-        planned, refused = plan(parse(data), party, directory, format_time(utc_now()))
-    except Unmappable as e:
-        raise ConfigError(f"{file}: {e}") from e
-    envelopes: list[tuple[int, Envelope]] = []
-    for p in planned:
-        if p.statement is None:
-            continue
+    document = parse(data)
+    with _source(server, home, out) as source:
+        directory = Directory.from_parties(source.parties(), awaiting_receipt(source.entries))
         try:
-            envelopes.append((p.index, sign(p.statement, key)))
-        except LedgerError as e:
-            refused.append(Refused(p.index, f"event {p.index}: {e.describe()}"))
-    skipped = [{"event": p.index, "skipped": p.note} for p in planned if p.statement is None]
-    if refused:
-        for r in sorted(refused, key=lambda r: r.index):
-            click.echo(dumps(r.to_json()))
-            click.echo(f"error: {r.reason}", err=True)
-        click.echo(f"error: {len(refused)} event(s) cannot be imported; nothing was appended", err=True)
-        sys.exit(1)
-    for line in skipped:
-        click.echo(dumps(line))
-    if out is not None:
-        out.write_text("".join(dumps(e.to_json()) + "\n" for _, e in envelopes), encoding="utf-8")
-        click.echo(
-            f"{len(envelopes)} envelope(s) written to {out}: append them with 'provenance submit {out}'",
-            err=True,
-        )
-        return
-    answers = _append(server, home, [e for _, e in envelopes])
+            planned, refused = plan(document, party, directory, format_time(utc_now()))
+        except Unmappable as e:
+            raise ConfigError(f"{file}: {e}") from e
+        envelopes: list[tuple[int, Envelope]] = []
+        for p in planned:
+            if p.statement is None:
+                continue
+            try:
+                envelopes.append((p.index, sign(p.statement, key)))
+            except LedgerError as e:
+                refused.append(Refused(p.index, f"event {p.index}: {e.describe()}"))
+        if refused:
+            for r in sorted(refused, key=lambda r: r.index):
+                click.echo(dumps(r.to_json()))
+                click.echo(f"error: {r.reason}", err=True)
+            click.echo(f"error: {len(refused)} event(s) cannot be imported; nothing was appended", err=True)
+            sys.exit(1)
+        for p in planned:
+            if p.statement is None:
+                click.echo(dumps({"event": p.index, "skipped": p.note}))
+        if out is not None:
+            out.write_text("".join(dumps(e.to_json()) + "\n" for _, e in envelopes), encoding="utf-8")
+            click.echo(
+                f"{len(envelopes)} envelope(s) written to {out}: append them with 'provenance submit {out}'",
+                err=True,
+            )
+            return
+        answers = source.append([e for _, e in envelopes])
     failed = False
     for (index, _), answer in zip(envelopes, answers, strict=True):
         failed |= "error" in answer
@@ -131,37 +136,107 @@ def epcis_import(
     sys.exit(1 if failed else 0)
 
 
-def _parties(server: str | None, home: Path | None, required: bool) -> list[dict[str, Any]]:
-    """The ledger's parties (id, country, identifiers), from the server or the local ledger."""
-    if server:
+Found = list[tuple[int, str, dict[str, Any]]]
+
+
+class Source:
+    """The ledger an import reads (parties, entries) and appends to: none, by default."""
+
+    def parties(self) -> list[dict[str, Any]]:
+        return []
+
+    def entries(self, type_: str, party: str, lot: str | None) -> Found:
+        return []
+
+    def append(self, envelopes: list[Envelope]) -> list[dict[str, Any]]:
+        raise ConfigError("no ledger to append to")
+
+    def close(self) -> None:
+        pass
+
+
+class LocalSource(Source):
+    PAGE = 1000
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def parties(self) -> list[dict[str, Any]]:
+        rows = self.ledger.conn.execute("SELECT id, country, identifiers FROM parties").fetchall()
+        return [{"id": pid, "country": c, "identifiers": json.loads(i)} for pid, c, i in rows]
+
+    def entries(self, type_: str, party: str, lot: str | None) -> Found:
+        out: Found = []
+        after = None
+        while True:
+            seqs = self.ledger.entries(type=type_, party=party, lot=lot, after=after, limit=self.PAGE)
+            for seq in seqs:
+                st = self.ledger.entry(seq).statement
+                out.append((seq, st.issuer, st.body))
+            if len(seqs) < self.PAGE:
+                return out
+            after = seqs[-1]
+
+    def append(self, envelopes: list[Envelope]) -> list[dict[str, Any]]:
+        return self.ledger.appended_views(self.ledger.append(envelopes))
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+class RemoteSource(Source):
+    def __init__(self, server: str) -> None:
         from ledger.cli.client import Connection
 
-        conn = Connection(server)
-        try:
-            status, body = conn.request("GET", "/api/v1/parties")
-        finally:
-            conn.close()
+        self.server, self.conn = server, Connection(server)
+
+    def _get(self, path: str) -> Any:
+        status, body = self.conn.request("GET", path)
         if status != 200:
-            raise ConfigError(f"{server} answered {status} for its parties")
-        parties: list[dict[str, Any]] = json.loads(body)["parties"]
+            raise ConfigError(f"{self.server} answered {status} for {path}")
+        return json.loads(body)
+
+    def parties(self) -> list[dict[str, Any]]:
+        parties: list[dict[str, Any]] = self._get("/api/v1/parties")["parties"]
         return parties
-    where = home or default_home()
-    if not required and not (where / DB_NAME).exists():
-        return []
-    from ledger.store import sqlite as store
 
-    with open_ledger(home, readonly=True) as ledger:
-        rows = store.query(ledger.conn, "SELECT id, country, identifiers FROM parties")
-    return [{"id": pid, "country": c, "identifiers": json.loads(i)} for pid, c, i in rows]
+    def entries(self, type_: str, party: str, lot: str | None) -> Found:
+        out: Found = []
+        query = {"type": type_, "party": party, "limit": "1000"} | ({"lot": lot} if lot else {})
+        after = None
+        while True:
+            page = self._get("/api/v1/entries?" + urlencode(query | ({"after": str(after)} if after else {})))
+            for item in page["entries"]:
+                st = item["entry"]["statement"]
+                out.append((item["seq"], st["issuer"], st["body"]))
+            after = page.get("next_after")
+            if after is None:
+                return out
 
-
-def _append(server: str | None, home: Path | None, envelopes: list[Envelope]) -> list[dict[str, Any]]:
-    if server:
+    def append(self, envelopes: list[Envelope]) -> list[dict[str, Any]]:
         from ledger.cli.client import post_envelopes
 
-        return list(post_envelopes(server, ((i, e.to_json()) for i, e in enumerate(envelopes))))
-    with open_ledger(home) as ledger:
-        return ledger.appended_views(ledger.append(envelopes))
+        self.conn.close()
+        return list(post_envelopes(self.server, ((i, e.to_json()) for i, e in enumerate(envelopes))))
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@contextmanager
+def _source(server: str | None, home: Path | None, out: Path | None) -> Iterator[Source]:
+    """The server, else the local ledger (read-only when writing to ``--out``; none at all
+    when there is no ledger there and the envelopes go to a file)."""
+    if server:
+        source: Source = RemoteSource(server)
+    elif out is not None and not ((home or default_home()) / DB_NAME).exists():
+        source = Source()
+    else:
+        source = LocalSource(open_ledger(home, readonly=out is not None))
+    try:
+        yield source
+    finally:
+        source.close()
 
 
 @click.group()

@@ -9,6 +9,9 @@ Each step of the trace is one event, in ledger order:
 - a ``shipment`` is an ObjectEvent ``OBSERVE`` / ``shipping`` / ``in_transit`` whose
   ``sourceList`` and ``destinationList`` name the sender and receiver as ``owning_party``
   and ``location``;
+- the receiver's accepting ``receipt`` of a shipment on the route is an ObjectEvent
+  ``OBSERVE`` / ``receiving`` / ``in_progress`` at the receiver; it and the shipping event
+  name the shipment's entry as their despatch advice (``bizTransactionList`` ``desadv``);
 - the brand's ``product`` declaration is a TransformationEvent (``creating_class_instance``)
   from the lots it names to the batch's LGTIN class.
 
@@ -68,7 +71,7 @@ def export(snap: Snapshot) -> dict[str, Any]:
         if isinstance(target, int):
             corrected_by.setdefault(target, []).append(seq)
     stepped = {s["seq"] for s in steps}
-    events = []
+    events: list[tuple[int, dict[str, Any]]] = []
     for step in steps:
         entry = snap.entries[step["seq"]]
         ev = EVENT_BUILDERS[step["kind"]](snap, step, entry)
@@ -86,7 +89,11 @@ def export(snap: Snapshot) -> dict[str, Any]:
             declaration["pl:reason"] = c["reason"]
             declaration["pl:revokedBy"] = c["by"]
             ev["errorDeclaration"] = declaration
-        events.append(ev)
+        events.append((entry.seq, ev))
+        receipt = step.get("receipt")
+        if step["kind"] == "shipment" and isinstance(receipt, int) and receipt in snap.entries:
+            events.append((receipt, _receiving(snap, entry, snap.entries[receipt])))
+    events.sort(key=lambda pair: pair[0])
     last = max(e.recorded_at for e in snap.entries.values())
     return {
         "@context": CONTEXT,
@@ -98,7 +105,7 @@ def export(snap: Snapshot) -> dict[str, Any]:
         "pl:vkey": snap.vkey,
         "pl:checkpoint": snap.checkpoint.note,
         "pl:bundle": f"{snap.names.base}/api/v1/trace/{snap.gtin}/{quote(snap.batch, safe='')}",
-        "epcisBody": {"eventList": events},
+        "epcisBody": {"eventList": [ev for _, ev in events]},
     }
 
 
@@ -183,8 +190,39 @@ def _shipment(snap: Snapshot, step: dict[str, Any], entry: Entry) -> dict[str, A
             {"type": "owning_party", "destination": names.party(b["to"])},
             {"type": "location", "destination": names.location(b["to"])},
         ],
+        bizTransactionList=[{"type": "desadv", "bizTransaction": event_id(snap, entry)}],
     )
     return _tail(snap, entry, ev, units)
+
+
+def _receiving(snap: Snapshot, shipment: Entry, receipt: Entry) -> dict[str, Any]:
+    """The receiver's accepting ``receipt`` of ``shipment``: an ObjectEvent ``OBSERVE`` /
+    ``receiving`` at the receiver, linked to the shipping event by the despatch advice."""
+    b, r = shipment.statement.body, receipt.statement.body
+    sender, receiver = shipment.statement.issuer, receipt.statement.issuer
+    units: dict[str, str] = {}
+    names = snap.names
+    ev = _common(snap, receipt, r["received_on"], "ObjectEvent")
+    ev.update(
+        action="OBSERVE",
+        bizStep="receiving",
+        disposition="in_progress",
+        quantityList=[quantity(snap, b["lot"], b["amount"], b["unit"], units)],
+        readPoint={"id": names.location(receiver)},
+        bizLocation={"id": names.location(receiver)},
+        sourceList=[
+            {"type": "owning_party", "source": names.party(sender)},
+            {"type": "location", "source": names.location(sender)},
+        ],
+        destinationList=[
+            {"type": "owning_party", "destination": names.party(receiver)},
+            {"type": "location", "destination": names.location(receiver)},
+        ],
+        bizTransactionList=[{"type": "desadv", "bizTransaction": event_id(snap, shipment)}],
+    )
+    if r.get("note"):
+        ev["pl:note"] = r["note"]
+    return _tail(snap, receipt, ev, units)
 
 
 def _product(snap: Snapshot, step: dict[str, Any], entry: Entry) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -58,16 +58,28 @@ class Unmappable(Exception):
     """One event the importer cannot turn into a statement: the reason, in words."""
 
 
+# (lot, receiver) -> the shipments of that lot to that receiver that no receipt answers yet,
+# as (seq, sender, body), oldest first.
+AwaitingReceipt = Callable[[str, str], list[tuple[int, str, dict[str, Any]]]]
+
+
+def no_shipments(lot: str, receiver: str) -> list[tuple[int, str, dict[str, Any]]]:
+    return []
+
+
 @dataclass(frozen=True)
 class Directory:
-    """What the importer needs to know about the ledger's parties: who carries which GLN,
-    and each party's country."""
+    """What the importer needs to know about the ledger: who carries which GLN, each party's
+    country, and which shipments await a receipt."""
 
     glns: Mapping[str, str]
     countries: Mapping[str, str]
+    awaiting: AwaitingReceipt = no_shipments
 
     @classmethod
-    def from_parties(cls, parties: list[dict[str, Any]]) -> Directory:
+    def from_parties(
+        cls, parties: list[dict[str, Any]], awaiting: AwaitingReceipt = no_shipments
+    ) -> Directory:
         glns, countries = {}, {}
         for p in parties:
             gln = (p.get("identifiers") or {}).get("gln")
@@ -75,7 +87,24 @@ class Directory:
                 glns[gln] = p["id"]
             if p.get("country"):
                 countries[p["id"]] = p["country"]
-        return cls(glns, countries)
+        return cls(glns, countries, awaiting)
+
+
+def awaiting_receipt(
+    entries: Callable[[str, str, str | None], list[tuple[int, str, dict[str, Any]]]],
+) -> AwaitingReceipt:
+    """An ``AwaitingReceipt`` over ``entries(type, party, lot)``: (seq, issuer, body) of the
+    entries of that type naming that party (and lot), as a ledger or its API lists them."""
+
+    def find(lot: str, receiver: str) -> list[tuple[int, str, dict[str, Any]]]:
+        received = {b.get("shipment") for _, _, b in entries("receipt", receiver, None)}
+        return [
+            (seq, sender, b)
+            for seq, sender, b in entries("shipment", receiver, lot)
+            if b.get("to") == receiver and seq not in received
+        ]
+
+    return find
 
 
 @dataclass(frozen=True)
@@ -179,6 +208,7 @@ class Mapper:
     def __init__(self, party: str, directory: Directory) -> None:
         self.party, self.directory = party, directory
         self.resolve = Resolver(directory.glns)
+        self.received: set[int] = set()  # shipments this document's receipts answer already
 
     def map(self, ev: Any) -> tuple[str, dict[str, Any]]:
         if not isinstance(ev, dict):
@@ -191,17 +221,19 @@ class Mapper:
                 raise Unmappable(
                     f"it names instances ({key}); the ledger records lots with quantities (quantityList)"
                 )
-        self._check_actor(ev)
         step = biz_step(ev)
+        self._check_actor(ev, "destinationList" if step == "receiving" else "sourceList")
         if kind == "ObjectEvent":
             action = ev.get("action")
             if action == "ADD" and step in (None, "commissioning"):
                 return "material-origin", self._origin(ev)
             if action == "OBSERVE" and step == "shipping":
                 return "shipment", self._shipment(ev)
+            if action == "OBSERVE" and step == "receiving":
+                return "receipt", self._receipt(ev)
             raise Unmappable(
                 f"an ObjectEvent with action {action!r} and bizStep {ev.get('bizStep')!r} is not mapped: "
-                "commissioning (ADD) and shipping (OBSERVE) are"
+                "commissioning (ADD), shipping and receiving (OBSERVE) are"
             )
         if kind == "TransformationEvent":
             if step == "creating_class_instance":
@@ -211,16 +243,23 @@ class Mapper:
 
     # -- parts ----------------------------------------------------------------------------
 
-    def _check_actor(self, ev: dict[str, Any]) -> None:
-        """The event's own party, where it names one, must be the importing party."""
+    def _check_actor(self, ev: dict[str, Any], own_list: str) -> None:
+        """The event's own party, where it names one, must be the importing party: at its
+        ``readPoint`` and ``bizLocation``, and in ``own_list`` (the sources of what it sends,
+        the destinations of what it receives)."""
         named: list[tuple[str, str]] = []
         for key in ("readPoint", "bizLocation"):
             where = ev.get(key)
             if isinstance(where, dict) and isinstance(where.get("id"), str):
                 named.append((key, where["id"]))
-        for src in ev.get("sourceList") or []:
-            if isinstance(src, dict) and src.get("type") in ("owning_party", "possessing_party", "location"):
-                named.append((f"sourceList {src.get('type')}", str(src.get("source"))))
+        value = "source" if own_list == "sourceList" else "destination"
+        for item in ev.get(own_list) or []:
+            if isinstance(item, dict) and item.get("type") in (
+                "owning_party",
+                "possessing_party",
+                "location",
+            ):
+                named.append((f"{own_list} {item.get('type')}", str(item.get(value))))
         for where, uri in named:
             who = self.resolve.party(uri)
             if who is not None and who != self.party:
@@ -334,6 +373,37 @@ class Mapper:
             "to": to,
             "shipped_on": local_date(ev),
         }
+
+    def _receipt(self, ev: dict[str, Any]) -> dict[str, Any]:
+        """The receipt of the oldest shipment of this lot, amount and unit to the party (from
+        the sender the ``sourceList`` names, if it names one) that no receipt answers yet."""
+        lines = self._quantities(ev, "quantityList")
+        if len(lines) != 1:
+            raise Unmappable(f"a receipt answers one shipment of one lot; it names {len(lines)}")
+        line = lines[0]
+        senders = set()
+        for src in ev.get("sourceList") or []:
+            if isinstance(src, dict) and isinstance(src.get("source"), str):
+                who = self.resolve.party(src["source"])
+                if who is not None:
+                    senders.add(who)
+        for seq, sender, b in self.directory.awaiting(line["lot"], self.party):
+            if (b.get("amount"), b.get("unit")) != (line["amount"], line["unit"]) or seq in self.received:
+                continue
+            if senders and sender not in senders:
+                continue
+            self.received.add(seq)
+            body: dict[str, Any] = {"shipment": seq, "received_on": local_date(ev)}
+            accepted = ev.get("pl:accepted", True)
+            body["accepted"] = accepted is not False
+            if isinstance(ev.get("pl:note"), str) and ev["pl:note"]:
+                body["note"] = ev["pl:note"]
+            return body
+        frm = f" from {', '.join(sorted(senders))}" if senders else ""
+        raise Unmappable(
+            f"no shipment of {line['amount']} {line['unit']} of lot {line['lot']} to {self.party}{frm} "
+            "awaits a receipt in the ledger"
+        )
 
     def _product(self, ev: dict[str, Any]) -> dict[str, Any]:
         outputs = ev.get("outputQuantityList")

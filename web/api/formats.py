@@ -98,9 +98,11 @@ EPCIS_CONTENT = {
 }
 
 
-def openapi_paths(gtin: dict[str, Any], batch: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI path items of the UNTP routes, with the shared GTIN and batch parameters
-    and error responses of ``web.api.openapi``."""
+def openapi_paths(
+    gtin: dict[str, Any], batch: dict[str, Any], at: dict[str, Any], errors: dict[str, Any]
+) -> dict[str, Any]:
+    """The OpenAPI path items of the UNTP routes, with the shared GTIN, batch and ``at``
+    parameters and error responses of ``web.api.openapi``."""
     name = {
         "name": "name",
         "in": "path",
@@ -113,7 +115,7 @@ def openapi_paths(gtin: dict[str, Any], batch: dict[str, Any], errors: dict[str,
             "get": {
                 "operationId": "getUntpCredentials",
                 "summary": "the batch's UNTP 0.6 credentials (DPP, DTEs, DCCs), each a vc+jwt",
-                "parameters": [gtin, batch],
+                "parameters": [gtin, batch, at],
                 "responses": {
                     "200": {"description": "OK", "content": {"application/json": {"schema": _LISTING}}},
                     **errors,
@@ -124,7 +126,7 @@ def openapi_paths(gtin: dict[str, Any], batch: dict[str, Any], errors: dict[str,
             "get": {
                 "operationId": "getUntpCredential",
                 "summary": "one credential as application/vc+jwt (JWS compact, EdDSA)",
-                "parameters": [gtin, batch, name],
+                "parameters": [gtin, batch, name, at],
                 "responses": {
                     "200": {"description": "OK", "content": {JWT_MEDIA_TYPE: {"schema": {"type": "string"}}}},
                     **errors,

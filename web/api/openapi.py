@@ -713,8 +713,9 @@ def document() -> dict[str, Any]:
             **formats.openapi_paths(
                 GTIN,
                 BATCH,
+                AT,
                 {
-                    "400": error("not a GTIN or batch"),
+                    "400": error("not a GTIN, batch or date"),
                     "404": error("no such product batch or credential"),
                     **DEFAULT,
                 },
