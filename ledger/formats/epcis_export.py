@@ -182,17 +182,25 @@ def _shipment(snap: Snapshot, step: dict[str, Any], entry: Entry) -> dict[str, A
         disposition="in_transit",
         quantityList=[quantity(snap, b["lot"], b["amount"], b["unit"], units)],
         readPoint={"id": names.location(party)},
-        sourceList=[
-            {"type": "owning_party", "source": names.party(party)},
-            {"type": "location", "source": names.location(party)},
-        ],
-        destinationList=[
-            {"type": "owning_party", "destination": names.party(b["to"])},
-            {"type": "location", "destination": names.location(b["to"])},
-        ],
+        **_route(snap, party, b["to"]),
         bizTransactionList=[{"type": "desadv", "bizTransaction": event_id(snap, entry)}],
     )
     return _tail(snap, entry, ev, units)
+
+
+def _route(snap: Snapshot, sender: str, receiver: str) -> dict[str, list[dict[str, str]]]:
+    """``sourceList`` and ``destinationList``: each party as ``owning_party`` and its site."""
+    names = snap.names
+    return {
+        "sourceList": [
+            {"type": "owning_party", "source": names.party(sender)},
+            {"type": "location", "source": names.location(sender)},
+        ],
+        "destinationList": [
+            {"type": "owning_party", "destination": names.party(receiver)},
+            {"type": "location", "destination": names.location(receiver)},
+        ],
+    }
 
 
 def _receiving(snap: Snapshot, shipment: Entry, receipt: Entry) -> dict[str, Any]:
@@ -210,14 +218,7 @@ def _receiving(snap: Snapshot, shipment: Entry, receipt: Entry) -> dict[str, Any
         quantityList=[quantity(snap, b["lot"], b["amount"], b["unit"], units)],
         readPoint={"id": names.location(receiver)},
         bizLocation={"id": names.location(receiver)},
-        sourceList=[
-            {"type": "owning_party", "source": names.party(sender)},
-            {"type": "location", "source": names.location(sender)},
-        ],
-        destinationList=[
-            {"type": "owning_party", "destination": names.party(receiver)},
-            {"type": "location", "destination": names.location(receiver)},
-        ],
+        **_route(snap, sender, receiver),
         bizTransactionList=[{"type": "desadv", "bizTransaction": event_id(snap, shipment)}],
     )
     if r.get("note"):
