@@ -42,6 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.merge_slashes = False  # "//" is a 404, never a redirect to another resource
 
     from web import errors, handle, host, security
+    from web import errors, handle, security
+    from web.api import formats
     from web.api import routes as api
     from web.api import tiles
     from web.pages import views
@@ -54,5 +56,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     filters.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(tiles.bp)
+    app.register_blueprint(formats.bp)
     app.register_blueprint(views.bp)
     return app

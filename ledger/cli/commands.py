@@ -376,13 +376,14 @@ def show(seq: int, home: Path | None) -> None:
 def _register_more() -> None:
     """Commands of the modules that build on the core: trace and bundles, backups, the web
     app (whose heavy imports wait until serve or demo runs)."""
+    from ledger.cli import formats as cli_formats
     from ledger.cli import ops as cli_ops
     from ledger.cli import serve as web_cli
     from ledger.cli import tiles as cli_tiles
     from ledger.cli import trace as cli_trace
     from ledger.witness import cli as witness_cli
 
-    for module in (cli_trace, cli_ops, web_cli, witness_cli, cli_tiles):
+    for module in (cli_trace, cli_ops, web_cli, witness_cli, cli_tiles, cli_formats):
         module.register(main)
 
 

@@ -16,6 +16,7 @@ from ledger.store import sqlite as store
 from ledger.trace.walk import collect
 from ledger.witness.submitter import witnessed_by
 from web import digital_link, queries, tracing
+from web.api import formats
 from web.handle import get_ledger
 from web.pages import log_paging, qr
 from web.params import date_arg, int_arg, parse_int, str_arg
@@ -155,6 +156,10 @@ def _wants_json() -> bool:
 
 
 def _shopper(gtin: str, batch: str, canonical: str) -> Any:
+    if formats.wants_epcis():
+        response = formats.epcis_response(gtin, batch)
+        response.headers["Vary"] = "Accept"
+        return response
     at = date_arg("at")
     ledger = get_ledger()
     if _wants_json():
