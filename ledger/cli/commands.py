@@ -357,8 +357,9 @@ def _register_more() -> None:
     from ledger.cli import ops as cli_ops
     from ledger.cli import serve as web_cli
     from ledger.cli import trace as cli_trace
+    from ledger.cli import verifier as cli_verifier
 
-    for module in (cli_trace, cli_ops, web_cli):
+    for module in (cli_trace, cli_ops, web_cli, cli_verifier):
         module.register(main)
 
 
