@@ -20,7 +20,9 @@ def register(main: click.Group) -> None:
         type=click.Path(dir_okay=False, path_type=Path),
         help="The witness policy to pin (C2SP tlog-policy; 'quorum none' requires no witness).",
     )
-    @click.option("--vkey", default=None, help="The operator's verifier key (note form); default: the ledger's.")
+    @click.option(
+        "--vkey", default=None, help="The operator's verifier key (note form); default: the ledger's."
+    )
     @home_option
     @clean_errors
     def verifier_cmd(out: Path, policy_file: Path, vkey: str | None, home: Path | None) -> None:
