@@ -5,6 +5,9 @@ policy it trusts. Nothing in it is fetched from the operator but the bundle bein
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import re
 import shutil
@@ -16,7 +19,25 @@ from ledger.tlog.note import Verifier
 MODULES = Path(__file__).parent / "static" / "verify"
 SITE = Path(__file__).parent / "verifier_site"
 PINNED = "pinned.js"
-_VKEY_0X04 = re.compile(r"[\x21-\x2a\x2c-\x7e]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43}=")
+ALG_COSIGNATURE_V1 = 0x04
+
+
+def check_witness_vkey(text: str, where: str) -> None:
+    """A C2SP tlog-cosignature v1 verifier key: ``name+hash+base64(0x04 ‖ Ed25519 key)``."""
+    name, _, rest = text.partition("+")
+    hash_hex, _, key_b64 = rest.partition("+")
+    try:
+        raw = base64.b64decode(key_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    ok = (
+        re.fullmatch(r"[\x21-\x2a\x2c-\x7e]+", name) is not None
+        and len(raw) == 33
+        and raw[0] == ALG_COSIGNATURE_V1
+        and hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex() == hash_hex
+    )
+    if not ok:
+        raise ConfigError(f"{where}: {text!r} is not a cosignature/v1 verifier key")
 
 
 def check_policy(text: str, source: str) -> str:
@@ -34,8 +55,7 @@ def check_policy(text: str, source: str) -> str:
         if kind == "log" and len(words) in (2, 3):
             Verifier.from_text(words[1])
         elif kind == "witness" and len(words) in (3, 4):
-            if not _VKEY_0X04.fullmatch(words[2]):
-                raise ConfigError(f"{where}: {words[2]!r} is not a cosignature/v1 verifier key")
+            check_witness_vkey(words[2], where)
             defined.add(words[1])
         elif kind == "group" and len(words) >= 4:
             k, members = words[2], words[3:]

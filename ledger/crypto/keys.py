@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger.crypto.strict import check_signature_bytes
 from ledger.errors import BadSignature, ConfigError, InvalidField
 
 STATEMENT_PREFIX = b"provenance-ledger/v1 statement\n"
@@ -75,8 +76,12 @@ class PublicKey:
 
 
 def verify_raw(public: bytes, signature: bytes, message: bytes) -> None:
+    """Return if ``signature`` verifies under the strict rules of SPEC §3; raise ``BadSignature``."""
     try:
+        check_signature_bytes(public, signature)
         Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except BadSignature as e:
+        raise BadSignature(f"signature does not verify with the issuer's key: {e.message}") from e
     except (InvalidSignature, ValueError) as e:
         raise BadSignature("signature does not verify with the issuer's key") from e
 

@@ -3,7 +3,7 @@
 
 import { VerifyError } from "./bytes.js";
 import { verifyBundle } from "./bundle.js";
-import { fetchBundle, readBundleFile } from "./fetch.js";
+import { fetchBundle, productOf, readBundleFile } from "./fetch.js";
 import { ALG_ED25519, parsePolicy, parseVkey } from "./note.js";
 import { failureOutcome, showJourney, showOutcome, successOutcome } from "./render.js";
 import { POLICY, VKEY } from "./pinned.js";
@@ -29,11 +29,11 @@ function working(text) {
   journeyBox.replaceChildren();
 }
 
-async function check(load, label) {
+async function check(load, label, expect = {}) {
   working(`Checking ${label} on this device…`);
   try {
     const bytes = await load();
-    const result = await verifyBundle(bytes, await pinned());
+    const result = await verifyBundle(bytes, await pinned(), expect);
     showOutcome(box, successOutcome(result));
     showJourney(journeyBox, result.journey);
   } catch (e) {
@@ -50,7 +50,7 @@ function fromUrl(url) {
     showOutcome(box, failureOutcome(new VerifyError(`${url} is not a URL`, "bundle")));
     return;
   }
-  check(() => fetchBundle(absolute), absolute);
+  check(() => fetchBundle(absolute), absolute, productOf(absolute));
 }
 
 window.addEventListener("unhandledrejection", (e) => {

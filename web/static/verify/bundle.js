@@ -39,9 +39,10 @@ function str(bundle, key) {
 /**
  * Verify a bundle. `pinned`: {vkey (parsed Ed25519 note key of the operator), policy (parsed
  * tlog-policy) or null}. Resolves to {journey, checkpoint, witnesses, entries, format} or throws
- * a VerifyError naming what failed.
+ * a VerifyError naming what failed. `expect` {gtin, batch}: the product asked for; a bundle of
+ * any other product fails.
  */
-export async function verifyBundle(input, pinned) {
+export async function verifyBundle(input, pinned, expect = {}) {
   const bundle = typeof input === "object" && !(input instanceof Uint8Array) ? input : parseBundle(input);
   const format = FORMATS[bundle.format];
   if (!format) fail(`format ${JSON.stringify(bundle.format)} is not one this verifier reads`, "format");
@@ -135,8 +136,14 @@ export async function verifyBundle(input, pinned) {
   }
 
   // 6. The journey, from the signed statements alone.
-  const product = bundle.product && typeof bundle.product === "object" ? bundle.product : {};
-  const journey = deriveJourney(entries, parties, disputed, { gtin: product.gtin, batch: product.batch });
+  // `expect`: the product the user asked for (from its Digital Link URL); else the one the
+  // bundle names, which only picks the declaration to show.
+  const claimed = bundle.product && typeof bundle.product === "object" ? bundle.product : {};
+  const want = { ...(expect.gtin ? expect : { gtin: claimed.gtin, batch: claimed.batch }), receipts: !format.v1 };
+  const journey = deriveJourney(entries, parties, disputed, want);
+  if (!journey.product) {
+    fail(`the signed entries hold no declaration of ${want.gtin ? `GTIN ${want.gtin} batch ${want.batch}` : "any product"}`, "entries");
+  }
   return { journey, checkpoint, witnesses, entries, parties, format: bundle.format, origin };
 }
 

@@ -45,3 +45,21 @@ export async function readBundleFile(file) {
   }
   return new Uint8Array(await file.arrayBuffer());
 }
+
+/** The product a URL asks for: a GS1 Digital Link path /01/<gtin>/10/<batch> or an API trace
+ * path /api/v1/trace/<gtin>/<batch>; {} when it names none. */
+export function productOf(url) {
+  let path;
+  try {
+    path = new URL(url, document.baseURI).pathname;
+  } catch {
+    return {};
+  }
+  const m = /\/01\/([0-9]{8,14})\/10\/([^/]+)/.exec(path) || /\/api\/v1\/trace\/([0-9]{8,14})\/([^/]+)/.exec(path);
+  if (!m) return {};
+  try {
+    return { gtin: m[1].padStart(14, "0"), batch: decodeURIComponent(m[2]) };
+  } catch {
+    return {};
+  }
+}

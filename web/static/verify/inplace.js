@@ -2,7 +2,7 @@
 // whether it verified on this device. Without JavaScript the page is unchanged.
 
 import { verifyBundle } from "./bundle.js";
-import { fetchBundle } from "./fetch.js";
+import { fetchBundle, productOf } from "./fetch.js";
 import { ALG_ED25519, parsePolicy, parseVkey } from "./note.js";
 import { failureOutcome, showOutcome, successOutcome } from "./render.js";
 
@@ -17,7 +17,7 @@ if (box) {
         vkey: await parseVkey(box.dataset.vkey, ALG_ED25519, "operator key"),
         policy: box.dataset.policy ? await parsePolicy(box.dataset.policy, "witness policy") : null,
       };
-      const result = await verifyBundle(await fetchBundle(box.dataset.bundle), pinned);
+      const result = await verifyBundle(await fetchBundle(box.dataset.bundle), pinned, productOf(box.dataset.bundle));
       showOutcome(box, successOutcome(result));
     } catch (e) {
       showOutcome(box, failureOutcome(e));

@@ -31,6 +31,7 @@ export function deriveJourney(entries, parties, disputed, want) {
 
   const steps = [];
   const problems = [];
+  const partyName = (id) => (parties.get(id) && parties.get(id).name) || id;
   const seen = new Set();
   const add = (s, tier) => {
     if (seen.has(s.seq)) return false;
@@ -39,20 +40,47 @@ export function deriveJourney(entries, parties, disputed, want) {
     return true;
   };
   add(product, 0);
-  const queue = (product.body.lots || []).map((l) => ({ lot: l.lot, tier: 1 }));
+  // A lot's custody route to the party that used it: the standing shipments that carried it
+  // there, back to its maker (v2: only shipments the receiver accepted with a receipt).
+  const onRoute = (sh) => {
+    const r = receipts.get(sh.seq);
+    if (r && standing(r)) return r.body.accepted === true;
+    return !want.receipts;
+  };
+  const route = (lot, user) => {
+    const found = [];
+    const holders = new Set([user]);
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const sh of shipments.get(lot) || []) {
+        if (!found.includes(sh) && holders.has(sh.body.to) && onRoute(sh)) {
+          found.push(sh);
+          holders.add(sh.issuer);
+          grew = true;
+        }
+      }
+    }
+    return found;
+  };
+  const queue = (product.body.lots || []).map((l) => ({ lot: l.lot, tier: 1, user: product.issuer }));
   const lotsSeen = new Set();
   while (queue.length) {
-    const { lot, tier } = queue.shift();
-    if (lotsSeen.has(lot)) continue;
-    lotsSeen.add(lot);
+    const { lot, tier, user } = queue.shift();
+    if (lotsSeen.has(`${lot}\n${user}`)) continue;
+    lotsSeen.add(`${lot}\n${user}`);
     const maker = makers.get(lot);
     if (!maker) {
       problems.push(`No standing entry shows where lot ${lot} was made.`);
       continue;
     }
     add(maker, tier);
-    for (const sh of shipments.get(lot) || []) add(sh, tier);
-    if (maker.type === "transformation") for (const i of maker.body.inputs || []) queue.push({ lot: i.lot, tier: tier + 1 });
+    const carried = route(lot, user);
+    for (const sh of carried) add(sh, tier);
+    if (maker.issuer !== user && !carried.length) problems.push(`No accepted shipment shows how lot ${lot} reached ${partyName(user)}.`);
+    if (maker.type === "transformation") {
+      for (const i of maker.body.inputs || []) queue.push({ lot: i.lot, tier: tier + 1, user: maker.issuer });
+    }
   }
   steps.sort((a, b) => b.tier - a.tier || a.s.seq - b.s.seq);
 
