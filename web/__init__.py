@@ -22,6 +22,7 @@ MAX_CONTENT_LENGTH = 512 * 1024  # above ledger.model.statements.MAX_ENVELOPE_BY
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask  # here, so `provenance` commands other than serve start fast
+    from flask.json.provider import DefaultJSONProvider
 
     app = Flask(__name__)
     app.config.update(
@@ -36,8 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     if config:
         app.config.update(config)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    assert isinstance(app.json, DefaultJSONProvider)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # "//" is a 404, never a redirect to another resource
 

@@ -15,7 +15,7 @@ from ledger.core.ledger import Ledger
 from web import create_app
 
 
-class Server(BaseApplication):  # type: ignore[misc]
+class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
     """Gunicorn serving ``create_app(config)``; each worker builds its own app."""
 
     def __init__(self, config: dict[str, Any], options: dict[str, Any]) -> None:

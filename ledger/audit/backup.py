@@ -1,4 +1,4 @@
-"""Export, import and online backup of a ledger (issue 5: backup and restore).
+"""Export, import and online backup of a ledger (backup and restore).
 
 Export is JSON Lines, streamed: each entry's exact canonical bytes on a line, and after
 the entry that completes a checkpointed size, a line ``{"checkpoint": "<signed note>"}``.

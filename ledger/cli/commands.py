@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -63,7 +63,7 @@ def clean_errors(f: F) -> F:
             click.echo(f"error: io:{where}: {e.strerror or e}", err=True)
             sys.exit(1)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def open_ledger(home: Path | None, readonly: bool = False) -> Ledger:

@@ -1,4 +1,4 @@
-"""``provenance trace`` and ``provenance verify-bundle`` (SPEC §11, issue 3).
+"""``provenance trace`` and ``provenance verify-bundle`` (SPEC §11).
 
 ``trace`` exits 0 for a compliant product or one needing attention, 1 for non-compliant and
 2 for an error (unknown product, bad GTIN, no ledger), with one clear line on stderr (and, with

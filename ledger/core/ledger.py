@@ -92,12 +92,14 @@ class NodeCache:
 
     def __call__(self, wanted: list[Node]) -> dict[Node, bytes]:
         known, upper = self.known, self.upper
+        # Stay flat over a huge batch. Clear before deciding what is missing: a node kept
+        # then cleared would be neither fetched nor found.
+        if len(known) > self.LIMIT:
+            known.clear()
+        if len(upper) > self.LIMIT:
+            upper.clear()
         missing = [n for n in wanted if n not in known and n not in upper]
         if missing:
-            if len(known) > self.LIMIT:
-                known.clear()  # stay flat over a huge batch
-            if len(upper) > self.LIMIT:
-                upper.clear()
             for node, h in store.get_nodes(self.conn, missing).items():
                 (upper if node[0] >= self.UPPER_LEVEL else known)[node] = h
         return {n: known[n] if n in known else upper[n] for n in wanted}
@@ -270,7 +272,7 @@ class Ledger:
             issuers = rules.IssuerCache()
             for i, item in enumerate(items):
                 if isinstance(item, LedgerError) or (refused and i in refused):
-                    results.append(item if isinstance(item, LedgerError) else refused[i])  # type: ignore[index]
+                    results.append(item if isinstance(item, LedgerError) else refused[i])  # type: ignore[index]  # refused is set when i is in it
                     continue
                 envelope = item
                 recorded_at = self._recorded_at(last_time)

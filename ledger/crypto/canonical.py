@@ -61,7 +61,7 @@ class FloatToken(str):
         )
 
 
-class DuplicateKeys(dict):  # type: ignore[type-arg]
+class DuplicateKeys(dict[str, Any]):
     """An object that named a key twice: refused by the walk, naming the key's path."""
 
     duplicate: str = ""

@@ -1,4 +1,4 @@
-"""The verifiable trace bundle: the whole answer, checkable offline (issue 3, SPEC §2-§5, §8-§10).
+"""The verifiable trace bundle: the whole answer, checkable offline (SPEC §2-§5, §8-§10).
 
 A bundle is the trace JSON plus the operator's verifier key, one signed checkpoint, every
 entry the trace involved (its exact canonical bytes and an RFC 9162 inclusion proof against

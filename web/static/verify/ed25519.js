@@ -55,11 +55,39 @@ export function isSmallOrder(bytes) {
   return SMALL_ORDER.has(toHex(bytes));
 }
 
-/** Refuse a public key that is not 32 canonical bytes of a point of large order. */
+const Pn = 2n ** 255n - 19n;
+const Dn = (((-121665n * modPow(121666n, Pn - 2n)) % Pn) + Pn) % Pn;
+const SQRT_M1 = modPow(2n, (Pn - 1n) / 4n);
+
+function modPow(b, e) {
+  let r = 1n;
+  b %= Pn;
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % Pn;
+    b = (b * b) % Pn;
+    e >>= 1n;
+  }
+  return r;
+}
+
+/** Whether a canonical encoding decodes to a point on the curve (RFC 8032 §5.1.3). */
+export function onCurve(bytes) {
+  let y = 0n;
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(i === 31 ? bytes[i] & 0x7f : bytes[i]);
+  const u = (((y * y - 1n) % Pn) + Pn) % Pn;
+  const v = (((Dn * y * y + 1n) % Pn) + Pn) % Pn;
+  let x = (u * modPow(v, 3n) * modPow(u * modPow(v, 7n), (Pn - 5n) / 8n)) % Pn;
+  if ((v * x * x) % Pn === (Pn - u) % Pn) x = (x * SQRT_M1) % Pn;
+  return (v * x * x) % Pn === u;
+}
+
+/** Refuse a public key (where it is introduced) that is not 32 canonical bytes of a point of
+ * the curve of large order. */
 export function checkPublicKey(raw, field) {
   if (!(raw instanceof Uint8Array) || raw.length !== 32) fail("is not a 32-byte Ed25519 public key", field);
   const why = nonCanonicalPoint(raw);
   if (why) fail(`is not a canonical Ed25519 public key: ${why}`, field);
+  if (!onCurve(raw)) fail("is not a point on Ed25519", field);
   if (isSmallOrder(raw)) fail("is an Ed25519 key of small order", field);
 }
 
@@ -78,13 +106,17 @@ async function importKey(raw) {
 /** Resolve if `signature` is `publicKey`'s over `message` under the strict rules; otherwise
  * throw a VerifyError naming `field` and saying why. */
 export async function verifyEd25519(publicKey, signature, message, field, what = "the signature") {
-  checkPublicKey(publicKey, field);
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) fail("is not a 32-byte Ed25519 public key", field);
+  const whyKey = nonCanonicalPoint(publicKey);
+  if (whyKey) fail(`${what} cannot be checked: the key is not canonical (${whyKey})`, field);
+  if (isSmallOrder(publicKey)) fail(`${what} cannot be checked: the key is of small order`, field);
   if (!(signature instanceof Uint8Array) || signature.length !== 64) fail(`${what} is not 64 bytes`, field);
   const r = signature.subarray(0, 32);
   const s = signature.subarray(32, 64);
   if (!lessThan(s, L)) fail(`${what} is not canonical: S is not below the group order`, field);
   const why = nonCanonicalPoint(r);
   if (why) fail(`${what} is not canonical: R is not a canonical point (${why})`, field);
+  if (isSmallOrder(r)) fail(`${what} is refused: R is a point of small order`, field);
   let ok = false;
   try {
     ok = await crypto.subtle.verify({ name: "Ed25519" }, await importKey(publicKey), signature, message);
