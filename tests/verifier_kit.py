@@ -26,15 +26,18 @@ Tamper = Callable[[bytes], bytes]
 ACCEPT_JSON = {"Accept": "application/json"}
 
 
+TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
+
+
 class SiteServer:
-    """Serves ``site`` under ``/verify/``, ``files[name]`` under ``/files/<name>``, and
+    """Serves ``site`` under ``/verify/`` (and any other ``mounts``: URL prefix → folder), and
     ``/mitm/<name>/<path>``: ``upstream + /<path>`` fetched as JSON and passed through
     ``tampers[name]``."""
 
-    def __init__(self, site: Path, upstream: str = "") -> None:
-        self.site, self.upstream = site, upstream
+    def __init__(self, site: Path, upstream: str = "", mounts: dict[str, Path] | None = None) -> None:
+        self.upstream = upstream
+        self.mounts = {"/verify/": site, **(mounts or {})}
         self.tampers: dict[str, Tamper] = {}
-        self.files: dict[str, bytes] = {}
         kit = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,15 +47,13 @@ class SiteServer:
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 path = self.path.split("?", 1)[0]
                 body, ctype, status = b"not found", "text/plain", 404
-                if path.startswith("/verify/"):
-                    f = kit.site / (path[len("/verify/") :] or "index.html")
-                    if f.is_file() and f.parent == kit.site:
+                mount = next((m for m in kit.mounts if path.startswith(m)), None)
+                if mount is not None:
+                    folder = kit.mounts[mount].resolve()
+                    f = (folder / (path[len(mount) :] or "index.html")).resolve()
+                    if f.is_file() and f.is_relative_to(folder):
                         body, status = f.read_bytes(), 200
-                        ctype = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}.get(
-                            f.suffix, "image/svg+xml"
-                        )
-                elif path.startswith("/files/") and path[7:] in kit.files:
-                    body, ctype, status = kit.files[path[7:]], "application/json", 200
+                        ctype = TYPES.get(f.suffix, "application/json")
                 elif path.startswith("/mitm/"):
                     name, _, rest = path[6:].partition("/")
                     req = urllib.request.Request(

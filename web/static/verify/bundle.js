@@ -147,7 +147,7 @@ export async function verifyBundle(input, pinned, expect = {}) {
   return { journey, checkpoint, witnesses, entries, parties, format: bundle.format, origin };
 }
 
-function checkEntryShape(entry, field) {
+export function checkEntryShape(entry, field) {
   if (entry === null || typeof entry !== "object" || Array.isArray(entry)) fail("is not an entry object", field);
   if (!Number.isSafeInteger(entry.seq) || entry.seq < 0) fail("has no seq", field);
   const st = entry.statement;
