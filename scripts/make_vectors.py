@@ -156,7 +156,11 @@ def signature_cases() -> list[dict[str, Any]]:
         ("truncated", with_sig(base, raw[:63]), False, "63 bytes"),
     ]
     assert r_y < P
-    return [{"name": n, **c, "valid": v, "why": w} for n, c, v, w in cases]
+    # what every verifier signs over: the prefix and JCS of the statement (Go takes these bytes)
+    return [
+        {"name": n, **c, "message": b64(STATEMENT_PREFIX + jcs(c["statement"])), "valid": v, "why": w}
+        for n, c, v, w in cases
+    ]
 
 
 def entry(seq: int, prev: str, st: dict[str, Any], k: PrivateKey) -> dict[str, Any]:

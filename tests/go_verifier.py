@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 SOURCE = Path(__file__).parent / "go" / "main.go"
+VECTORS_SOURCE = Path(__file__).parent / "go" / "vectors" / "main.go"
 DEFAULT_GOPATH = "/usr/share/gocode"
 
 
@@ -30,8 +31,8 @@ def _gopath() -> str:
 
 
 @functools.cache
-def _build() -> Path | str:
-    """The verifier binary, or the reason it cannot be built here."""
+def _build(source: Path = SOURCE) -> Path | str:
+    """The binary of ``source``, or the reason it cannot be built here."""
     go = shutil.which("go")
     if go is None:
         return "the go toolchain is not installed (Debian: golang-go)"
@@ -51,7 +52,7 @@ def _build() -> Path | str:
         "GOCACHE": os.environ.get("GOCACHE") or str(out / "cache"),
     }
     proc = subprocess.run(
-        [go, "build", "-o", str(binary), str(SOURCE)],
+        [go, "build", "-o", str(binary), str(source)],
         env=env,
         capture_output=True,
         text=True,
@@ -64,9 +65,9 @@ def _build() -> Path | str:
     return binary
 
 
-def go_binary() -> Path:
+def go_binary(source: Path = SOURCE) -> Path:
     """The built verifier; skips the calling test when Go or x/mod is missing."""
-    built = _build()
+    built = _build(source)
     if isinstance(built, str):
         pytest.skip(built)
     return built
