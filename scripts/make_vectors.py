@@ -13,10 +13,12 @@ fixed seeds and every timestamp is fixed, so running this again writes the same 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import struct
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -411,6 +413,200 @@ def cosignature_cases() -> list[dict[str, Any]]:
     ]
 
 
+GTIN, BATCH = "09506000134352", "VEC-1"
+
+
+class FixedClock:
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(seconds=1)
+        return self.now
+
+
+def build_chain(home: Path) -> tuple[Any, dict[str, Any], list[bytes], int]:
+    """A small real ledger: a farm, a garment maker audited twice (the second time after its
+    auditor rotated its key), a brand's product. Returns (ledger, bundle, every entry's bytes,
+    the seq of the attestation signed after the rotation)."""
+    from ledger.core.ledger import Ledger
+    from ledger.demo.builder import Builder
+    from ledger.trace.bundle import build_bundle
+
+    ledger = Ledger.init(home, ORIGIN, name="Vector Operator", clock=FixedClock())
+    b = Builder(ledger, seed="provenance vectors", issued_at="2026-03-01T09:00:00Z")
+    b.party("farm-a", "Green Valley Cotton", "farm", "IN")
+    b.party("make-a", "Dhaka Garments", "manufacturer", "BD")
+    b.party("brand-a", "Nordic Wear", "brand", "SE")
+    b.party("audit-a", "Alpine Audits", "auditor", "CH")
+    b.audit("audit-a", "farm-a", standard="SA8000", audit_date="2026-01-10", valid_until="2027-01-10")
+    b.audit("audit-a", "make-a", standard="SMETA", audit_date="2026-01-12", valid_until="2027-01-12")
+    b.origin(
+        "farm-a", "cot-1", "cotton", "500", "kg", country="IN", produced_on="2026-02-01", region="Tamil Nadu"
+    )
+    b.ship("farm-a", "cot-1", "500", "kg", "make-a", "2026-02-03")
+    b.transform(
+        "make-a",
+        "knitting and sewing",
+        "2026-02-10",
+        [("cot-1", "500", "kg")],
+        [("tee-1", "t-shirt", "1000", "pcs")],
+    )
+    b.ship("make-a", "tee-1", "1000", "pcs", "brand-a", "2026-02-12")
+    if hasattr(b, "rotate"):
+        b.rotate("audit-a")
+    else:  # a v1 ledger re-registers the party with its new key
+        b.party("audit-a", "Alpine Audits", "auditor", "CH", keys=[key("audit-a next")])
+    late = b.audit("audit-a", "make-a", standard="SA8000", audit_date="2026-02-20", valid_until="2027-02-20")
+    b.product("brand-a", GTIN, BATCH, "Organic Tee", [("tee-1", "1000", "pcs")])
+    bundle = build_bundle(ledger, GTIN, BATCH)
+    log = [ledger.entry(s).canonical for s in range(ledger.size)]
+    return ledger, bundle, log, late
+
+
+def rekey_operator(log: list[bytes], operator: PrivateKey) -> list[bytes]:
+    """The log with the operator's random key replaced by ``operator`` (genesis and every
+    operator statement signed again), so the vectors are the same bytes on every run."""
+    out = []
+    for data in log:
+        e = json.loads(data)
+        st = e["statement"]
+        if st["issuer"] == "operator":
+            if st["type"] == "genesis":
+                st["id"] = "vector-genesis"
+                st["body"]["key"] = operator.public.b64
+                if "next" in st["body"]:
+                    st["body"]["next"] = [hashlib.sha256(key("operator next").public.raw).hexdigest()]
+            sig = operator.sign(STATEMENT_PREFIX + jcs(st))
+            e["signature"] = {"key_id": operator.public.key_id, "sig": b64(sig)}
+        out.append(jcs(e))
+    return out
+
+
+def bundle_cases(out: Path) -> list[dict[str, Any]]:
+    """Bundles (SPEC §12) of a real ledger, cosigned, with tampered variants in bundles/."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from verifier_kit import Witness, flip_bit, resign, rewrite_log
+
+    operator = key("operator")
+    vkey = Signer(ORIGIN, operator).verifier.to_text()
+    witnesses = [Witness(*witness(i)) for i in range(3)]
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger, original, log, late = build_chain(Path(tmp) / "home")
+        ledger.close()
+    log = rekey_operator(log, operator)
+    base = {**original, "vkey": vkey}
+
+    def forge(entries: list[bytes], cosigners: tuple[Witness, ...]) -> dict[str, Any]:
+        return rewrite_log(base, entries, operator, ORIGIN, cosigners=cosigners)
+
+    good = forge(log, (witnesses[0], witnesses[2]))
+    good_bytes = json.dumps(good, indent=1, ensure_ascii=False).encode()
+    impostor = Signer(ORIGIN, key("impostor"))
+    lines = good["checkpoint"].split("\n")
+    foreign = impostor.sign_note("\n".join(lines[:3]) + "\n")
+    swapped = json.loads(good_bytes)
+    swapped["entries"][1]["inclusion_proof"]["hashes"] = swapped["entries"][2]["inclusion_proof"]["hashes"]
+    rotated = [*log]
+    forged_entry = json.loads(rotated[late])
+    auditor_old = key("audit-a")  # the Builder's seeded first key of audit-a
+    forged_entry["signature"] = {
+        "key_id": auditor_old.public.key_id,
+        "sig": b64(auditor_old.sign(STATEMENT_PREFIX + jcs(forged_entry["statement"]))),
+    }
+    rotated[late] = jcs(forged_entry)
+    claim = json.loads(good_bytes)
+    claim["verdict"] = "non-compliant" if claim["verdict"] != "non-compliant" else "compliant"
+    flips = {
+        f"bit-{p}": flip_bit(good_bytes, p)
+        for p in (0, len(good_bytes) // 3, len(good_bytes) // 2, len(good_bytes) - 2)
+    }
+    two_of_three = policy(2)
+    cases: list[tuple[str, bytes, str, str, bool, str]] = [
+        ("good", good_bytes, vkey, two_of_three, True, "a real ledger's bundle, cosigned by w0 and w2"),
+        (
+            "good-no-witness-policy",
+            good_bytes,
+            vkey,
+            "quorum none\n",
+            True,
+            "the same without a witness quorum",
+        ),
+        (
+            "other-pinned-key",
+            good_bytes,
+            Signer(ORIGIN, key("impostor")).verifier.to_text(),
+            two_of_three,
+            False,
+            "the verifier pins another operator key",
+        ),
+        (
+            "quorum-short-by-one",
+            _dump(forge(log, (witnesses[0],))),
+            vkey,
+            two_of_three,
+            False,
+            "only w0 cosigned; 2 of 3 needed",
+        ),
+        (
+            "foreign-checkpoint",
+            _dump(resign({**good, "checkpoint": foreign}, operator)),
+            vkey,
+            "quorum none\n",
+            False,
+            "the checkpoint is signed by another key under the log's name",
+        ),
+        (
+            "proof-to-another-root",
+            _dump(resign(swapped, operator)),
+            vkey,
+            two_of_three,
+            False,
+            "entry 1 carries entry 2's proof",
+        ),
+        (
+            "signer-rotated-away",
+            _dump(forge(rotated, (witnesses[0], witnesses[2]))),
+            vkey,
+            two_of_three,
+            False,
+            f"entry {late} is signed with the auditor's retired key, in a log rewritten and re-signed",
+        ),
+        (
+            "claim-altered",
+            _dump(claim),
+            vkey,
+            two_of_three,
+            False,
+            "the verdict changed without the operator's signature",
+        ),
+        ("malformed-json", good_bytes[:-40], vkey, two_of_three, False, "the file cut short"),
+        *[
+            (name, data, vkey, two_of_three, False, "one bit flipped in the file")
+            for name, data in flips.items()
+        ],
+    ]
+    (out / "bundles").mkdir(exist_ok=True)
+    index = []
+    for name, data, pinned, pol, valid, why in cases:
+        (out / "bundles" / f"{name}.json").write_bytes(data)
+        index.append(
+            {
+                "name": name,
+                "file": f"bundles/{name}.json",
+                "vkey": pinned,
+                "policy": pol,
+                "valid": valid,
+                "why": why,
+            }
+        )
+    return index
+
+
+def _dump(bundle: dict[str, Any]) -> bytes:
+    return json.dumps(bundle, indent=1, ensure_ascii=False).encode()
+
+
 def write(out: Path, name: str, data: Any) -> None:
     (out / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -424,6 +620,7 @@ def main(out: Path = OUT) -> None:
     write(out, "consistency.json", {"cases": consistency})
     write(out, "checkpoints.json", {"cases": checkpoint_cases()})
     write(out, "cosignatures.json", {"cases": cosignature_cases()})
+    write(out, "bundles.json", {"cases": bundle_cases(out)})
 
 
 if __name__ == "__main__":

@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 
+from ledger.crypto import canonical
 from ledger.crypto.canonical import jcs
 from ledger.crypto.keys import STATEMENT_PREFIX, verify_raw
 from ledger.errors import LedgerError
 from ledger.model.statements import Entry
 from ledger.tlog import merkle
 from ledger.tlog.note import SignedCheckpoint, Verifier
+from ledger.trace.bundle import verify_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors" / "provenance"
-KINDS = ("signatures", "entries", "inclusion", "consistency", "checkpoints", "cosignatures")
+KINDS = ("signatures", "entries", "inclusion", "consistency", "checkpoints", "cosignatures", "bundles")
 
 
 def cases(kind: str) -> list[dict[str, Any]]:
@@ -111,6 +113,13 @@ def check_cosignatures(c: dict[str, Any]) -> None:
         raise ValueError(f"quorum {quorum} not met: cosigned by {sorted(signed)}")
 
 
+def check_bundle(c: dict[str, Any]) -> None:
+    """``verify_bundle`` with the pinned key, then the witness policy on its checkpoint."""
+    bundle = canonical.parse((VECTORS / c["file"]).read_bytes())
+    verify_bundle(bundle, vkey=c["vkey"])
+    check_cosignatures({"note": bundle["checkpoint"], "vkey": c["vkey"], "policy": c["policy"]})
+
+
 CHECKS = {
     "signatures": check_signature,
     "entries": check_entry,
@@ -118,6 +127,7 @@ CHECKS = {
     "consistency": check_consistency,
     "checkpoints": check_checkpoint,
     "cosignatures": check_cosignatures,
+    "bundles": check_bundle,
 }
 
 

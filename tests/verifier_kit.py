@@ -90,8 +90,10 @@ def run_verifier(page: Any, url: str) -> tuple[str, str]:
 
 
 class Witness:
-    def __init__(self, name: str, seed: bytes) -> None:
-        self.name, self.key = name, PrivateKey.from_seed(hashlib.sha256(seed).digest())
+    def __init__(self, name: str, seed: bytes | PrivateKey) -> None:
+        """A witness named ``name`` with ``seed``'s key (or that key itself)."""
+        key = seed if isinstance(seed, PrivateKey) else PrivateKey.from_seed(hashlib.sha256(seed).digest())
+        self.name, self.key = name, key
 
     @property
     def key_hash(self) -> bytes:
