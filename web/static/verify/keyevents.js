@@ -37,7 +37,8 @@ function digests(list, field) {
 /**
  * Replay `entries` (a Map seq → {seq, entry}, any subset of the log, in seq order) and check
  * each statement's signature with its issuer's key at that seq. Returns the parties' state and
- * the seqs of disputed statements. `format` 1 reads v1 `party` registrations.
+ * the seqs of disputed statements. v1 ledgers' `party` registrations (by the operator) are
+ * read too; `v1` only lets a v1 genesis go without next-key digests.
  */
 export async function replay(entries, { v1 = false } = {}) {
   const parties = new Map();
@@ -66,11 +67,13 @@ export async function replay(entries, { v1 = false } = {}) {
       if (seq !== 0 || who !== "operator") fail("is a genesis that is not the operator's entry 0", field);
       const keys = await publicKeys([body.key], `${field} body.key`);
       signer = takeFrom(keys);
-      party = { id: "operator", name: body.name, role: "operator", admitted: true, keys, next: v1 ? new Set() : digests(body.next, `${field} body.next`), used: new Set(), events: [{ seq, type: "genesis" }] };
+      // v1 ledgers had no pre-rotation: a genesis without `next` commits to nothing
+      const next = body.next === undefined && v1 ? new Set() : digests(body.next, `${field} body.next`);
+      party = { id: "operator", name: body.name, role: "operator", admitted: true, keys, next, used: new Set(), events: [{ seq, type: "genesis" }] };
       party.used = new Set([...party.next, keys[0].digest]);
       parties.set("operator", party);
       keyOwner.set(keys[0].digest, "operator");
-    } else if (st.type === "inception" && !v1) {
+    } else if (st.type === "inception") {
       if (body.party !== who) fail(`is an inception of ${body.party} issued by ${who}`, field);
       if (parties.has(who)) fail(`is a second inception of ${who}`, field);
       const keys = await publicKeys(body.keys, `${field} body.keys`);
@@ -80,7 +83,7 @@ export async function replay(entries, { v1 = false } = {}) {
       party = { id: who, name: body.name, role: body.role, country: body.country, identifiers: body.identifiers || {}, admitted: false, suspended: false, keys, next, used: new Set([...next, ...keys.map((k) => k.digest)]), events: [{ seq, type: "inception" }] };
       parties.set(who, party);
       for (const k of keys) keyOwner.set(k.digest, who);
-    } else if (st.type === "rotation" && !v1) {
+    } else if (st.type === "rotation") {
       if (!party) fail(`is a rotation of ${who}, whose inception is not in the bundle`, field);
       if (body.party !== who) fail(`rotates ${body.party} but is issued by ${who}`, field);
       const keys = await publicKeys(body.keys, `${field} body.keys`);
@@ -114,7 +117,7 @@ export async function replay(entries, { v1 = false } = {}) {
     await verifyEd25519(signer.raw, signature, message, field, `the signature of ${who}`);
     signedWith.push({ seq, issuer: who, id: signer.id });
     if (KEY_EVENTS.has(st.type)) continue;
-    if (v1 && st.type === "party") {
+    if (st.type === "party") {
       if (who !== "operator") fail("is a registration not issued by the operator", field);
       const keys = await publicKeys(body.keys, `${field} body.keys`);
       const old = parties.get(body.party);
@@ -136,8 +139,10 @@ export async function replay(entries, { v1 = false } = {}) {
       for (const k of ["name", "country", "identifiers"]) if (k in body) party[k] = body[k];
       continue;
     }
-    if (!v1 && who !== "operator" && (!party.admitted || party.suspended)) {
-      fail(`is a ${st.type} by ${who}, which was ${party.admitted ? "suspended" : "not admitted"} at that entry`, field);
+    // Admission is the operator's own act, so a bundle without it proves nothing either way;
+    // a suspension in the bundle, though, forbids what follows (SPEC §6).
+    if (who !== "operator" && party.suspended) {
+      fail(`is a ${st.type} by ${who}, which was suspended at that entry`, field);
     }
   }
   return { parties, disputed };
