@@ -314,3 +314,12 @@ def test_shopper_page_checks_itself(
         context.close()
     finally:
         server.stop()
+
+
+def test_opened_from_a_file_says_why_nothing_was_checked(page: Any, ledger: Ledger, tmp_path: Path) -> None:
+    export_site(tmp_path / "site", ledger.verifier.to_text(), "quorum none\n")
+    page.goto((tmp_path / "site" / "index.html").as_uri())
+    box = page.locator("#verdict[data-verdict=failed]")
+    box.wait_for()
+    assert "must be opened from a web address" in box.get_attribute("data-reason")
+    assert box.is_visible()

@@ -8,6 +8,7 @@ import { ALG_ED25519, parsePolicy, parseVkey } from "./note.js";
 import { failureOutcome, showJourney, showOutcome, successOutcome } from "./render.js";
 import { POLICY, VKEY } from "./pinned.js";
 
+document.documentElement.dataset.ready = "yes"; // boot.js: the modules run
 const box = document.getElementById("verdict");
 const journeyBox = document.getElementById("journey");
 let pinnedPromise;
