@@ -150,7 +150,14 @@ def test_named_tamperings_fail(
     def dropped_entry(b: dict[str, Any]) -> dict[str, Any]:
         return resign({**b, "entries": [e for e in b["entries"] if e["seq"] != 0]}, key)
 
+    def mitm_proof(b: dict[str, Any]) -> dict[str, Any]:
+        # a man in the middle (no operator key) alters one proof hash: named as the proof
+        h = b["entries"][3]["inclusion_proof"]["hashes"]
+        h[0] = ("0" if h[0][0] != "0" else "1") + h[0][1:]
+        return b
+
     cases = {
+        "mitm-proof": (edit(mitm_proof), "is not in the checkpointed log"),
         "other-root": (edit(other_root), "is not in the checkpointed log"),
         "foreign-checkpoint": (edit(foreign_checkpoint), "checkpoint: is not signed by the operator's key"),
         "claim": (edit(unsigned_claim), "operator_signature"),

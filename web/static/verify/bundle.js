@@ -101,24 +101,7 @@ export async function verifyBundle(input, pinned, expect = {}) {
   if (!checkpoint) throw lastError;
   const witnesses = pinned.policy ? await checkQuorum(checkpoint, pinned.policy, "checkpoint") : [];
 
-  // 4. The operator's signature over the whole bundle.
-  const signature = fromBase64(str(bundle, "operator_signature"), "operator_signature", 64);
-  const unsigned = {};
-  for (const k of Object.keys(bundle)) if (k !== "operator_signature") unsigned[k] = bundle[k];
-  const message = concat(utf8(format.prefix), jcs(unsigned));
-  let signedBy = null;
-  for (const key of checkpointKeys) {
-    try {
-      await verifyEd25519(key.publicKey, signature, message, "operator_signature", "the operator's signature on the bundle");
-      signedBy = key;
-      break;
-    } catch (e) {
-      lastError = e;
-    }
-  }
-  if (!signedBy) fail("the bundle is not signed by the operator's key: it was altered after the operator issued it", "operator_signature");
-
-  // 5. Every entry is in the checkpointed log.
+  // 4. Every entry is in the checkpointed log.
   for (const [seq, e] of entries) {
     const p = e.proof;
     const field = `${e.field}.inclusion_proof`;
@@ -134,6 +117,24 @@ export async function verifyBundle(input, pinned, expect = {}) {
       fail(`entry ${seq} is not in the checkpointed log: ${err.message}`, field);
     }
   }
+
+  // 5. The operator's signature over the whole bundle: last, so that an altered entry, proof
+  // or checkpoint is named as such rather than as an altered bundle.
+  const signature = fromBase64(str(bundle, "operator_signature"), "operator_signature", 64);
+  const unsigned = {};
+  for (const k of Object.keys(bundle)) if (k !== "operator_signature") unsigned[k] = bundle[k];
+  const message = concat(utf8(format.prefix), jcs(unsigned));
+  let signedBy = null;
+  for (const key of checkpointKeys) {
+    try {
+      await verifyEd25519(key.publicKey, signature, message, "operator_signature", "the operator's signature on the bundle");
+      signedBy = key;
+      break;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!signedBy) fail("the bundle is not signed by the operator's key: it was altered after the operator issued it", "operator_signature");
 
   // 6. The journey, from the signed statements alone.
   // `expect`: the product the user asked for (from its Digital Link URL); else the one the
