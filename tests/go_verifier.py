@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 SOURCE = Path(__file__).parent / "go" / "main.go"
+VECTORS_SOURCE = Path(__file__).parent / "go" / "vectors" / "main.go"
 DEFAULT_GOPATH = "/usr/share/gocode"
 
 

@@ -28,6 +28,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(
         PROVENANCE_HOME=str(default_home()),
         PROVENANCE_BASE_URL=os.environ.get("PROVENANCE_BASE_URL") or None,
+        # An independent verifier (provenance verifier DIR) the shopper's page links to.
+        PROVENANCE_VERIFIER_URL=os.environ.get("PROVENANCE_VERIFIER_URL") or None,
         # Group commit (ledger/group.py); PROVENANCE_GROUP_COMMIT=0 turns it off, to measure.
         PROVENANCE_GROUP_COMMIT=os.environ.get("PROVENANCE_GROUP_COMMIT", "1") != "0",
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,

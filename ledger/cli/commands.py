@@ -381,9 +381,10 @@ def _register_more() -> None:
     from ledger.cli import serve as web_cli
     from ledger.cli import tiles as cli_tiles
     from ledger.cli import trace as cli_trace
+    from ledger.cli import verifier as cli_verifier
     from ledger.witness import cli as witness_cli
 
-    for module in (cli_trace, cli_ops, web_cli, witness_cli, cli_tiles, cli_formats):
+    for module in (cli_trace, cli_ops, web_cli, witness_cli, cli_tiles, cli_formats, cli_verifier):
         module.register(main)
 
 
