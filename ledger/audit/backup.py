@@ -1,4 +1,4 @@
-"""Export, import and online backup of a ledger (issue 5: backup and restore).
+"""Export, import and online backup of a ledger (backup and restore).
 
 Export is JSON Lines, streamed: each entry's exact canonical bytes on a line, and after
 the entry that completes a checkpointed size, a line ``{"checkpoint": "<signed note>"}``.
@@ -16,15 +16,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from ledger.audit.replay import Replayer
 from ledger.core.ledger import DB_NAME, KEY_NAME, Ledger
 from ledger.crypto.canonical import parse
 from ledger.crypto.keys import PrivateKey, PublicKey, write_private_file
-from ledger.errors import ConfigError, IntegrityError, LedgerError, Malformed
-from ledger.model import rules
-from ledger.model.statements import ZERO_HASH, Entry
+from ledger.errors import ConfigError, IntegrityError, Malformed
+from ledger.model.statements import Entry
 from ledger.store import sqlite as store
-from ledger.tlog.merkle import Frontier, leaf_hash
-from ledger.tlog.note import SignedCheckpoint, Verifier, check_origin
 
 BATCH = 5000
 
@@ -141,61 +139,24 @@ def _remove_own(path: Path) -> None:
 def _import(lines: Iterable[tuple[int, bytes]], home: Path) -> Ledger:
     conn = store.connect(home / DB_NAME)
     store.create_schema(conn)
-    frontier = Frontier()
-    prev = ZERO_HASH
-    verifier: Verifier | None = None
-    nodes: list[tuple[int, int, bytes]] = []
-    conn.execute("BEGIN IMMEDIATE")
-    count = 0
+    replay = Replayer(conn)
+    replay.begin()
     for lineno, raw in lines:
         where = f"line {lineno}"
         if raw.startswith(b'{"checkpoint"'):
-            if verifier is None:
-                raise Malformed(f"{where}: a checkpoint before the genesis entry")
-            note = parse(raw)["checkpoint"]
-            try:
-                cp = SignedCheckpoint.open(note, verifier).checkpoint
-            except LedgerError as e:
-                raise IntegrityError(f"{where}: checkpoint does not verify: {e}") from e
-            if cp.size != frontier.size or cp.root != frontier.root():
-                raise IntegrityError(f"{where}: checkpoint for size {cp.size} does not match the entries")
-            store.insert_nodes(conn, nodes)
-            nodes = []
-            store.insert_checkpoint(conn, cp.size, cp.root, note)
+            replay.checkpoint(parse(raw)["checkpoint"], where)
             continue
-        try:
-            entry = Entry.from_canonical(raw)
-        except LedgerError as e:
-            raise Malformed(f"{where}: not a canonical entry: {e}") from e
-        if entry.seq != frontier.size or entry.prev != prev:
-            raise IntegrityError(f"{where}: entry {entry.seq} does not continue the chain at {frontier.size}")
-        st = entry.statement
-        if entry.seq == 0:
-            origin = check_origin(str(st.body.get("origin", "")))
-            verifier = Verifier(origin, PublicKey.from_b64(st.body["key"]))
-            store.set_meta(conn, "origin", origin)
-            store.set_meta(conn, "format", "provenance-ledger/v1")
-        try:
-            rules.apply(conn, entry.seq, entry.envelope, entry.recorded_at)
-        except LedgerError as e:
-            raise IntegrityError(f"{where}: entry {entry.seq} breaks a rule: {e}") from e
-        h = leaf_hash(raw)
-        store.insert_entry(conn, entry.seq, h, raw, st.type, st.issuer, st.id, entry.recorded_at)
-        nodes.extend(frontier.append(h))
-        prev = h.hex()
-        count += 1
-        if count % BATCH == 0:
-            store.insert_nodes(conn, nodes)
-            nodes = []
-            conn.execute("COMMIT")
-            conn.execute("BEGIN IMMEDIATE")
-    store.insert_nodes(conn, nodes)
-    conn.execute("COMMIT")
+        replay.entry(raw, where)
+        if replay.size % BATCH == 0:
+            replay.commit()
+            replay.begin()
+    replay.commit()
+    verifier = replay.verifier
     if verifier is None:
         raise Malformed("the export holds no entries")
     latest = store.latest_checkpoint(conn)
-    if latest is None or latest[0] != frontier.size:
-        raise IntegrityError(f"the export has no checkpoint for its final size {frontier.size}")
+    if latest is None or latest[0] != replay.size:
+        raise IntegrityError(f"the export has no checkpoint for its final size {replay.size}")
     conn.close()
     return Ledger.open(home)
 
