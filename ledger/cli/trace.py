@@ -177,32 +177,37 @@ def render(t: dict[str, Any]) -> str:
         "Supply chain (tier 0 is the product; each facility's labour audit on the step's date)",
     ]
     shown: set[int] = set()
-
-    def walk(seq: int, prefix: str, last: bool) -> None:
+    # Depth-first from the product, iteratively (a chain may be 100,000 steps deep); the
+    # indentation stops growing at MAX_INDENT levels so every line stays short.
+    todo: list[tuple[int, str, bool] | str] = [(p["seq"], "", True)]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            lines.append(item)
+            continue
+        seq, prefix, last = item
         s = steps[seq]
         branch = "└─ " if last else "├─ "
         again = " (see above)" if seq in shown else ""
         lines.append(prefix + branch + _step_line(s, parties) + again)
-        if seq in shown:
-            return
+        if seq in shown or s["kind"] not in ("product", "transformation"):
+            continue
         shown.add(seq)
-        child_prefix = prefix + ("   " if last else "│  ")
-        if s["kind"] not in ("product", "transformation"):
-            return
+        child_prefix = _indent(prefix, "   " if last else "│  ")
+        later: list[tuple[int, str, bool] | str] = []
         for i, line in enumerate(s["inputs"]):
             lot = lots.get(line["lot"], {})
             made = [lot["created_by"]] if "created_by" in lot else []
             kids = [k for k in [*reversed(lot.get("shipments", [])), *made] if k in steps]
             end = i == len(s["inputs"]) - 1
-            lines.append(
+            later.append(
                 child_prefix
                 + ("└─ " if end else "├─ ")
                 + f"lot {line['lot']}: {line['amount']} {line['unit']}"
             )
-            for j, k in enumerate(kids):
-                walk(k, child_prefix + ("   " if end else "│  "), j == len(kids) - 1)
-
-    walk(p["seq"], "", True)
+            kid_prefix = _indent(child_prefix, "   " if end else "│  ")
+            later += [(k, kid_prefix, j == len(kids) - 1) for j, k in enumerate(kids)]
+        todo += reversed(later)
     if t["origins"]:
         lines += ["", "Origins (share of the traced quantity, per unit)"]
         for o in t["origins"]:
@@ -222,6 +227,13 @@ def render(t: dict[str, Any]) -> str:
             for c in t["corrections"]
         ]
     return "\n".join(lines) + "\n"
+
+
+MAX_INDENT = 40  # levels of the supply-chain tree drawn; deeper steps line up at the last
+
+
+def _indent(prefix: str, more: str) -> str:
+    return prefix + more if len(prefix) < 3 * MAX_INDENT else prefix
 
 
 def _who(parties: dict[str, Any], pid: str) -> str:

@@ -257,7 +257,7 @@ class Walk:
     def _custody(self, item: _Lot, creator: Entry, sinks: list[dict[str, Any]], tier: int) -> None:
         """Every standing shipment on a time-respecting route from the maker to each user. A
         user reached only through revoked shipments is a broken chain: those are shown, revoked."""
-        shipments = self.src.shipments(item.lot)
+        shipments = self.src.shipments(item.lot, creator.seq, max(s["seq"] for s in sinks))
         standing = [e for e in shipments if not self.is_revoked(e)]
         moves = [(e.seq, e.statement.issuer, e.statement.body["to"]) for e in standing]
         maker = creator.statement.issuer
