@@ -203,10 +203,23 @@ SCHEMAS: dict[str, Any] = {
             "seq": NAT,
             "keys": {"type": "array", "items": ref("Key")},
             "attestations": {"type": "array", "items": ref("Attestation")},
+            "attestations_next_after": {
+                **NULLABLE_NAT,
+                "description": "pass as `after` to the party for its next attestations; null at the end",
+            },
         },
         extra=False,
     ),
-    "PartyList": obj({"parties": {"type": "array", "items": ref("Party")}}, extra=False),
+    "PartyList": obj(
+        {
+            "parties": {"type": "array", "items": ref("Party")},
+            "next_after": {
+                **NULLABLE_NAT,
+                "description": "pass as `after` for the next page (a party's first_seq); null at the end",
+            },
+        },
+        extra=False,
+    ),
     "Audit": obj(
         {
             "status": {
@@ -601,16 +614,39 @@ def paths() -> dict[str, Any]:
         "/api/v1/parties": {
             "get": {
                 "operationId": "listParties",
-                "summary": "every party, with keys and attestations",
-                "responses": {**ok(ref("PartyList")), **DEFAULT},
+                "summary": "a page of parties, each with its keys and first attestations",
+                "parameters": [
+                    query(
+                        "after", "only parties registered after this seq", {"type": "integer", "minimum": -1}
+                    ),
+                    query(
+                        "limit",
+                        "page size",
+                        {"type": "integer", "minimum": 1, "maximum": 200, "default": 100},
+                    ),
+                ],
+                "responses": {**ok(ref("PartyList")), "400": error("a bad parameter (`field`)"), **DEFAULT},
             }
         },
         "/api/v1/parties/{id}": {
             "get": {
                 "operationId": "getParty",
-                "summary": "one party, with keys and attestations",
-                "parameters": [path_param("id", "party id", {"type": "string", "minLength": 1})],
-                "responses": {**ok(ref("Party")), "404": error("no such party"), **DEFAULT},
+                "summary": "one party, with keys and a page of its attestations",
+                "parameters": [
+                    path_param("id", "party id", {"type": "string", "minLength": 1}),
+                    query("after", "only attestations after this seq", {"type": "integer", "minimum": -1}),
+                    query(
+                        "limit",
+                        "page size",
+                        {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                    ),
+                ],
+                "responses": {
+                    **ok(ref("Party")),
+                    "400": error("a bad parameter (`field`)"),
+                    "404": error("no such party"),
+                    **DEFAULT,
+                },
             }
         },
         "/api/v1/trace/{gtin}/{batch}": {

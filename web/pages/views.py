@@ -239,14 +239,20 @@ def _label(gtin: str, batch: str, canonical: str) -> Response:
 
 @bp.get("/parties")
 def parties() -> str:
-    return render_template("parties.html", parties=queries.parties(get_ledger()))
+    """A page of parties: only the rows shown are read, no keys or attestations."""
+    after = int_arg("after", -1, lo=-1)
+    assert after is not None
+    page, next_after = queries.parties(get_ledger(), after, details=False)
+    return render_template("parties.html", parties=page, next_after=next_after)
 
 
 @bp.get("/parties/<pid>")
 def party(pid: str) -> str:
     ledger = get_ledger()
+    after = int_arg("after", -1, lo=-1)  # paging through the party's attestations
+    assert after is not None
     with store.read_transaction(ledger.conn):
-        p = queries.party(ledger, pid)
+        p = queries.party(ledger, pid, after)
         made = queries.activity(ledger, pid)
         got = queries.received(ledger, pid)
         products = queries.products_of(ledger, pid) if p["role"] == "brand" else []
