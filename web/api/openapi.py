@@ -47,6 +47,13 @@ AMOUNT = {"type": "string", "pattern": r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"}
 HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 B64 = {"type": "string", "contentEncoding": "base64"}
 NULLABLE_NAT = {"type": ["integer", "null"], "minimum": 0}
+
+
+def next_after(what: str) -> dict[str, Any]:
+    """A page's ``next_after``: the ``after`` of the next page, null at the end."""
+    return {**NULLABLE_NAT, "description": f"pass as `after`{what} for the next page; null at the end"}
+
+
 LINE = obj({"lot": STR, "amount": AMOUNT, "unit": STR, "material": STR}, ["lot", "amount", "unit"])
 
 SCHEMAS: dict[str, Any] = {
@@ -121,13 +128,7 @@ SCHEMAS: dict[str, Any] = {
         extra=False,
     ),
     "EntryPage": obj(
-        {
-            "entries": {"type": "array", "items": ref("EntryView")},
-            "next_after": {
-                **NULLABLE_NAT,
-                "description": "pass as `after` for the next page; null at the end",
-            },
-        },
+        {"entries": {"type": "array", "items": ref("EntryView")}, "next_after": next_after("")},
         extra=False,
     ),
     "LedgerInfo": obj(
@@ -203,20 +204,14 @@ SCHEMAS: dict[str, Any] = {
             "seq": NAT,
             "keys": {"type": "array", "items": ref("Key")},
             "attestations": {"type": "array", "items": ref("Attestation")},
-            "attestations_next_after": {
-                **NULLABLE_NAT,
-                "description": "pass as `after` to the party for its next attestations; null at the end",
-            },
+            "attestations_next_after": next_after(" to this party's URL"),
         },
         extra=False,
     ),
     "PartyList": obj(
         {
             "parties": {"type": "array", "items": ref("Party")},
-            "next_after": {
-                **NULLABLE_NAT,
-                "description": "pass as `after` for the next page (a party's first_seq); null at the end",
-            },
+            "next_after": next_after(" (a party's first_seq)"),
         },
         extra=False,
     ),
