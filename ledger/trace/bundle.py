@@ -65,9 +65,12 @@ def build_bundle(
     issuers = {e.statement.issuer for e in source.entries.values()} | {"operator"}
     for issuer in sorted(issuers):
         source.registrations(issuer)
-    if 0 not in source.entries:
-        source.add(ledger_entries(ledger, [0]))
     size = checkpoint.checkpoint.size
+    # As of a day, the checkpoint's last entry shows a verifier whether the checkpoint is of
+    # that time (ledger/trace/asof.py).
+    wanted = [s for s in ((0, size - 1) if at is not None else (0,)) if s not in source.entries]
+    if wanted:
+        source.add(ledger_entries(ledger, wanted))
     nodes = ledger.node_cache()
     entries = []
     for seq in sorted(source.entries):

@@ -25,6 +25,7 @@ from ledger.errors import InvalidField, NotFound
 from ledger.model import fields
 from ledger.model.statements import Entry
 from ledger.store import sqlite as store
+from ledger.trace.asof import checkpoint_as_of
 from ledger.trace.compliance import SERIOUS, Attestation, Finding, Step, judge, origin_findings, verdict
 from ledger.trace.entries import EntrySet, LedgerLoader
 from ledger.trace.policy import Policy
@@ -533,7 +534,7 @@ def collect(
         fields.date(at, "at")
     policy = policy if policy is not None else Policy.load(ledger.home)
     with store.read_transaction(ledger.conn):
-        checkpoint = ledger.latest_checkpoint()
+        checkpoint = ledger.latest_checkpoint() if at is None else checkpoint_as_of(ledger, at)[0]
         size = checkpoint.checkpoint.size
         source = EntrySet(size, at, loader=LedgerLoader(ledger.conn, size))
         report = derive(source, gtin, batch, policy)
