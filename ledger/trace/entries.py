@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from ledger.errors import LedgerError
 from ledger.model.statements import Entry
 from ledger.store import sqlite as store
 
@@ -29,14 +30,26 @@ class Loader(Protocol):
     def load(self, seqs: list[int]) -> list[Entry]: ...
 
 
+class TraceTooLarge(LedgerError):
+    """A trace involves more entries than one request may load (issue 9, item 3)."""
+
+    status, code = 413, "trace-too-large"
+
+
 class EntrySet:
     """Entries below tree size ``size`` recorded on or before ``as_of``, indexed by what the
-    trace asks. With a ``loader``, each question first fetches every entry that answers it."""
+    trace asks. With a ``loader``, each question first fetches every entry that answers it;
+    with a ``limit``, holding more than that many entries raises ``TraceTooLarge``."""
 
     def __init__(
-        self, size: int, as_of: str | None = None, entries: Iterable[Entry] = (), loader: Loader | None = None
+        self,
+        size: int,
+        as_of: str | None = None,
+        entries: Iterable[Entry] = (),
+        loader: Loader | None = None,
+        limit: int | None = None,
     ) -> None:
-        self.size, self.as_of, self.loader = size, as_of, loader
+        self.size, self.as_of, self.loader, self.limit = size, as_of, loader, limit
         self.entries: dict[int, Entry] = {}
         self._done: set[tuple[str, str]] = set()
         self._products: dict[tuple[str, str], list[Entry]] = {}
@@ -53,6 +66,11 @@ class EntrySet:
 
     def add(self, entries: Iterable[Entry]) -> None:
         new = [e for e in entries if e.seq not in self.entries and self.visible(e)]
+        if self.limit is not None and len(self.entries) + len(new) > self.limit:
+            raise TraceTooLarge(
+                f"this trace involves more than {self.limit} entries, too many to serve at once;"
+                " the ledger's operator can run 'provenance trace' on it"
+            )
         touched: list[list[Entry]] = []  # the index lists that gained an entry, to re-sort
 
         def put(index: dict[Any, list[Entry]], key: Any, e: Entry) -> None:

@@ -522,11 +522,19 @@ def custody_route(
 
 
 def collect(
-    ledger: Any, gtin: str, batch: str, *, at: str | None = None, policy: Policy | None = None
+    ledger: Any,
+    gtin: str,
+    batch: str,
+    *,
+    at: str | None = None,
+    policy: Policy | None = None,
+    limit: int | None = None,
 ) -> tuple[TraceReport, EntrySet, Any]:
-    """The live trace against the latest checkpoint: (report, the entries involved, checkpoint).
+    """The live trace against the latest checkpoint (as of ``at``: the checkpoint of that
+    time): (report, the entries involved, checkpoint).
 
-    Validates ``gtin`` (GTIN-8/12/13/14), ``batch`` and ``at`` first (``InvalidField``).
+    Validates ``gtin`` (GTIN-8/12/13/14), ``batch`` and ``at`` first (``InvalidField``);
+    raises ``TraceTooLarge`` if the trace involves more than ``limit`` entries.
     """
     gtin = normalize_gtin(gtin)
     fields.batch(batch, "batch")
@@ -536,7 +544,7 @@ def collect(
     with store.read_transaction(ledger.conn):
         checkpoint = ledger.latest_checkpoint() if at is None else checkpoint_as_of(ledger, at)[0]
         size = checkpoint.checkpoint.size
-        source = EntrySet(size, at, loader=LedgerLoader(ledger.conn, size))
+        source = EntrySet(size, at, loader=LedgerLoader(ledger.conn, size), limit=limit)
         report = derive(source, gtin, batch, policy)
     return report, source, checkpoint
 

@@ -183,7 +183,7 @@ def _shopper(gtin: str, batch: str, canonical: str) -> Any:
     else:
         # The page needs the trace, its checkpoint and which entries it rests on, not the
         # proofs and the signature of the bundle it links to: derive once, prove nothing.
-        report, source, checkpoint = collect(ledger, gtin, batch, at=at)
+        report, source, checkpoint = collect(ledger, gtin, batch, at=at, limit=tracing.trace_limit())
         bundle = {
             **report.to_json(),
             "checkpoint": checkpoint.note,
