@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 SOURCE = Path(__file__).parent / "go" / "main.go"
+VECTORS_SOURCE = Path(__file__).parent / "go" / "vectors" / "main.go"
 DEFAULT_GOPATH = "/usr/share/gocode"
 
 
@@ -31,7 +32,7 @@ def _gopath() -> str:
 
 @functools.cache
 def _build(source: Path = SOURCE) -> Path | str:
-    """The binary built from ``source``, or the reason it cannot be built here."""
+    """The verifier binary, or the reason it cannot be built here."""
     go = shutil.which("go")
     if go is None:
         return "the go toolchain is not installed (Debian: golang-go)"
@@ -65,7 +66,8 @@ def _build(source: Path = SOURCE) -> Path | str:
 
 
 def go_binary(source: Path = SOURCE) -> Path:
-    """The built verifier; skips the calling test when Go or x/mod is missing."""
+    """The built program of ``source`` (default: the verifier); skips the calling test when
+    Go or x/mod is missing."""
     built = _build(source)
     if isinstance(built, str):
         pytest.skip(built)

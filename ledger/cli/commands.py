@@ -161,7 +161,7 @@ def sign_cmd(key_file: Path, statement_file: Path) -> None:
     The file holds one statement (JSON) or many (JSON Lines). A statement without ``id`` or
     ``issued_at`` gets a fresh UUID and the current time.
     """
-    key = PrivateKey.load(key_file)
+    key = PrivateKey.load(key_file, strict_mode=True)
     for _, item in read_documents(statement_file):
         if isinstance(item, LedgerError):
             raise item
@@ -378,12 +378,15 @@ def show(seq: int, home: Path | None) -> None:
 def _register_more() -> None:
     """Commands of the modules that build on the core: trace and bundles, backups, the web
     app (whose heavy imports wait until serve or demo runs)."""
+    from ledger.cli import formats as cli_formats
     from ledger.cli import ops as cli_ops
     from ledger.cli import serve as web_cli
+    from ledger.cli import tiles as cli_tiles
     from ledger.cli import trace as cli_trace
+    from ledger.cli import verifier as cli_verifier
     from ledger.witness import cli as witness_cli
 
-    for module in (cli_trace, cli_ops, web_cli, witness_cli):
+    for module in (cli_trace, cli_ops, web_cli, witness_cli, cli_tiles, cli_formats, cli_verifier):
         module.register(main)
 
 

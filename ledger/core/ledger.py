@@ -19,7 +19,15 @@ from typing import Any
 
 from ledger.audit import workers
 from ledger.crypto.keys import PrivateKey, PublicKey, b64
-from ledger.errors import BadSignature, ConfigError, IntegrityError, LedgerError, NotFound, ProofError
+from ledger.errors import (
+    BadSignature,
+    ConfigError,
+    IntegrityError,
+    LedgerError,
+    NotFound,
+    ProofError,
+    ReadOnlyMirror,
+)
 from ledger.model import rules
 from ledger.model.statements import ZERO_HASH, Entry, Envelope, sign
 from ledger.store import cosignatures
@@ -30,6 +38,7 @@ from ledger.tlog.note import Checkpoint, SignedCheckpoint, Signer, Verifier, add
 
 DB_NAME = "ledger.db"
 KEY_NAME = "operator.key"
+MIRROR_OF = "mirror_of"  # meta key: where a mirror's entries come from
 HOME_ENV = "PROVENANCE_HOME"
 DEFAULT_HOME = "provenance-home"
 
@@ -200,6 +209,12 @@ class Ledger:
     def signer(self) -> Signer:
         """The operator's checkpoint signer, loaded on first use (the key never leaves here)."""
         if self._signer is None:
+            source = store.get_meta(self.conn, MIRROR_OF)
+            if source is not None and not (self.home / KEY_NAME).exists():
+                raise ReadOnlyMirror(
+                    f"this ledger is a read-only mirror of {source}: it holds no operator key,"
+                    " so it cannot append or sign; the operator's own server can"
+                )
             key = PrivateKey.load(self.home / KEY_NAME, strict_mode=True)
             if key.public != self.verifier.public:
                 raise ConfigError(f"{self.home / KEY_NAME} is not the key that signed genesis")

@@ -222,6 +222,24 @@ def get_nodes(conn: sqlite3.Connection, wanted: Sequence[Node]) -> dict[Node, by
     return found
 
 
+def node_range(conn: sqlite3.Connection, level: int, first: int, count: int) -> list[bytes]:
+    """The stored hashes of nodes ``first … first + count − 1`` at ``level``, in order (a tile)."""
+    rows = conn.execute(
+        "SELECT hash FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+        (level, first, first + count),
+    ).fetchall()
+    return [as_bytes(h) for (h,) in rows]
+
+
+def checkpoint_sizes(conn: sqlite3.Connection, above: int, upto: int) -> Iterator[int]:
+    """The checkpointed tree sizes in ``(above, upto]``, ascending, streamed."""
+    cur = conn.execute(
+        "SELECT size FROM checkpoints WHERE size > ? AND size <= ? ORDER BY size", (above, upto)
+    )
+    for (s,) in cur:
+        yield int(s)
+
+
 def insert_checkpoint(conn: sqlite3.Connection, size_: int, root: bytes, note: str) -> None:
     """Store the checkpoint for ``size_``; the primary key refuses a second one for a size."""
     conn.execute("INSERT INTO checkpoints (size, root, note) VALUES (?, ?, ?)", (size_, root, note))
