@@ -308,3 +308,21 @@ def test_verify_policy_refuses_an_uncosigned_checkpoint(ledger: Ledger, tmp_path
     assert out.returncode == 0, out.stdout
     with pytest.raises(LedgerError):
         Policy.load(tmp_path / "missing")
+
+
+def test_demo_runs_three_witnesses_and_cosigns(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    out = run("demo", "--home", str(home), "--no-serve")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count(".example at http://127.0.0.1:") == 3
+    front = info(home)
+    assert front["quorum"]["met"] is True and front["quorum"]["rule"] == "2 of [w1, w2, w3]"
+    assert all(w["status"] == "ok" and w["cosigned_latest"] for w in front["witnesses"])
+    # The witnesses were processes of the demo: they are gone, and a rebuild starts new ones.
+    urls = [w["url"] for w in front["witnesses"]]
+    for url in urls:
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url + "/add-checkpoint", data=b"old 0\n\n", timeout=5)
+    again = run("demo", "--home", str(home), "--no-serve")
+    assert again.returncode == 0, again.stderr
+    assert info(home)["quorum"]["met"] is True
