@@ -139,6 +139,10 @@ def test_split_view_is_refused(
     assert shown["w1"]["status"] == "alarm" and shown["w1"]["alarms"][0]["status"] == 422
     assert shown["w3"]["alarms"] == [] and shown["w3"]["cosigned_latest"]
     assert info(fork_home)["quorum"]["met"] is False
+    from web import create_app
+
+    fork_page = create_app({"TESTING": True, "PROVENANCE_HOME": str(fork_home)}).test_client().get("/")
+    assert "Alarm " in fork_page.get_data(as_text=True) and "inconsistent" in fork_page.get_data(as_text=True)
     truth = info(ledger.home)
     assert truth["quorum"] == {"rule": "2 of [w1, w2, w3]", "met": True, "size": ledger.size}
 
@@ -164,6 +168,8 @@ def test_served_checkpoints_carry_the_cosignatures(
     page = client.get(f"/01/{product['gtin']}/10/{batch}").get_data(as_text=True)
     assert "Independent witnesses countersigned this checkpoint" in page
     assert all(f"w{i}.example" in page for i in (1, 2, 3))
+    home = client.get("/").get_data(as_text=True)
+    assert "countersigned the latest checkpoint" in home and "2 of [w1, w2, w3]" in home
     # The operator's own signature is untouched: verify still passes, and the witness's
     # monitoring copy is the same checkpoint with its cosignature.
     assert run("verify", "--home", str(ledger.home)).returncode == 0
