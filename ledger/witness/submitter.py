@@ -125,7 +125,6 @@ class WitnessWorker:
         """Send the operator's checkpoint ``note`` of ``size``; record the outcome."""
         ledger = self.open()
         self.seen = size
-        text = note[: note.rfind("\n\n") + 1]
         old = self.state.size if self.state.size is not None and self.state.size <= size else 0
         try:
             for _ in range(2):
@@ -133,7 +132,7 @@ class WitnessWorker:
                 answer = self.client.add_checkpoint(old, proof, note)
                 stale = answer.conflict_size()
                 if stale is None:
-                    self._answered(ledger, answer, old, size, note, text)
+                    self._answered(ledger, answer, old, size, note)
                     break
                 self.state.size = stale
                 if stale > size:
@@ -154,7 +153,7 @@ class WitnessWorker:
         self._save(ledger)
         return self.state
 
-    def _answered(self, ledger: Ledger, answer: Answer, old: int, size: int, note: str, text: str) -> None:
+    def _answered(self, ledger: Ledger, answer: Answer, old: int, size: int, note: str) -> None:
         body = answer.body.strip()[:300]
         if answer.status == 200:
             try:
