@@ -372,6 +372,7 @@ def test_mirror_refuses_a_checkpoint_not_signed_by_the_operator(
     (out / "checkpoint").write_text(note[:at] + ("B" if note[at] != "B" else "C") + note[at + 1 :])
     with pytest.raises(IntegrityError, match="not signed by the operator"):
         mirror(Source(str(out)), tmp_path / "mirror")
+    assert not (tmp_path / "mirror" / "ledger.db").exists()  # no empty ledger left behind
 
 
 def test_mirror_with_the_wrong_vkey_stops_before_replaying(
@@ -381,6 +382,9 @@ def test_mirror_with_the_wrong_vkey_stops_before_replaying(
     other = Ledger.init(tmp_path / "other", big.origin)
     done = run("mirror", out, "--home", tmp_path / "mirror", "--vkey", other.verifier.to_text())
     assert done.returncode == 1 and "not signed by the operator" in done.stderr
+    mirror(Source(str(out)), tmp_path / "mirror")
+    with pytest.raises(ConfigError, match="another operator key"):  # a later run, the wrong key
+        mirror(Source(str(out)), tmp_path / "mirror", vkey=other.verifier.to_text())
 
 
 def test_mirror_of_a_forked_source_stops_with_the_seq_and_the_proof(

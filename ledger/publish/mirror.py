@@ -22,7 +22,7 @@ from typing import Any
 
 from ledger.audit.replay import Replayer
 from ledger.core.ledger import DB_NAME, MIRROR_OF
-from ledger.errors import IntegrityError, LedgerError, Malformed
+from ledger.errors import ConfigError, IntegrityError, LedgerError, Malformed
 from ledger.publish.source import Source
 from ledger.store import sqlite as store
 from ledger.tlog.merkle import subtree_nodes
@@ -61,42 +61,59 @@ def mirror(
     """
     note = _text(source.fetch("checkpoint"))
     claimed = _claimed(note)
+    given = Verifier.from_text(vkey) if vkey else None
+    fresh = not (home / DB_NAME).exists()
     home.mkdir(parents=True, exist_ok=True)
     conn = store.connect(home / DB_NAME)
     try:
         store.create_schema(conn)
-        replay = Replayer.resume(conn)
-        given = Verifier.from_text(vkey) if vkey else None
-        known = replay.verifier or given
-        if known is not None:
-            _open(note, known)
-        previous = replay.size
-        if claimed.size < previous:
-            raise SourceForked(
-                f"the source's checkpoint has {claimed.size} entries, the mirror already holds"
-                f" {previous}: the source was rolled back",
-                seq=claimed.size,
-            )
-        if claimed.size == 0:
-            raise Malformed("the source's checkpoint is of an empty log: nothing to mirror")
-        reader = TileReader(source.fetch, claimed.size, claimed.root)
-        if previous:
-            _check_contains(conn, reader, replay)
-        _replay(replay, reader, note, given, progress)
-        verifier = replay.verifier
-        if verifier is None:
-            raise Malformed("the source has no genesis entry")
-        stored = store.checkpoint_at(conn, claimed.size)
-        replay.begin()
-        if stored is None:
-            replay.checkpoint(note, "the source's checkpoint")
-        store.set_meta(conn, MIRROR_OF, source.where)
-        replay.commit()
-        return Mirrored(claimed.size, previous, verifier.to_text(), note)
+        return _mirror(source, conn, Replayer.resume(conn), note, claimed, given, progress)
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        empty = store.size(conn) == 0
         conn.close()
+        if fresh and empty:  # nothing was verified: leave no empty ledger behind
+            for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
+                (home / name).unlink(missing_ok=True)
+
+
+def _mirror(
+    source: Source,
+    conn: Any,
+    replay: Replayer,
+    note: str,
+    claimed: Checkpoint,
+    given: Verifier | None,
+    progress: Progress | None,
+) -> Mirrored:
+    if replay.verifier is not None and given is not None and replay.verifier.public != given.public:
+        raise ConfigError(f"the mirror holds a ledger of another operator key than {given.to_text()}")
+    known = replay.verifier or given
+    if known is not None:
+        _open(note, known)
+    previous = replay.size
+    if claimed.size < previous:
+        raise SourceForked(
+            f"the source's checkpoint has {claimed.size} entries, the mirror already holds"
+            f" {previous}: the source was rolled back",
+            seq=claimed.size,
+        )
+    if claimed.size == 0:
+        raise Malformed("the source's checkpoint is of an empty log: nothing to mirror")
+    reader = TileReader(source.fetch, claimed.size, claimed.root)
+    if previous:
+        _check_contains(conn, reader, replay)
+    _replay(replay, reader, note, given, progress)
+    verifier = replay.verifier
+    if verifier is None:
+        raise Malformed("the source has no genesis entry")
+    replay.begin()
+    if store.checkpoint_at(conn, claimed.size) is None:
+        replay.checkpoint(note, "the source's checkpoint")
+    store.set_meta(conn, MIRROR_OF, source.where)
+    replay.commit()
+    return Mirrored(claimed.size, previous, verifier.to_text(), note)
 
 
 def _replay(
