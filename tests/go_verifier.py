@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 SOURCE = Path(__file__).parent / "go" / "main.go"
+VECTORS_SOURCE = Path(__file__).parent / "go" / "vectors" / "main.go"
 DEFAULT_GOPATH = "/usr/share/gocode"
 
 
@@ -73,10 +74,10 @@ def go_binary(source: Path = SOURCE) -> Path:
     return built
 
 
-def go_verify(payload: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def go_verify(payload: dict[str, Any], source: Path = SOURCE) -> subprocess.CompletedProcess[str]:
     """Run the Go verifier on ``payload``; returncode 0 and stdout "ok\\n" mean accepted."""
     return subprocess.run(
-        [str(go_binary())],
+        [str(go_binary(source))],
         input=json.dumps(payload),
         capture_output=True,
         text=True,

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ledger.store import cosignatures
 from ledger.tlog.merkle import Node
 
 BUSY_TIMEOUT_MS = 60_000
@@ -118,7 +119,7 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 
 def create_schema(conn: sqlite3.Connection) -> None:
     db = sqlite_utils.Database(conn)
-    db.executescript(RECORD_SCHEMA + DERIVED_SCHEMA)
+    db.executescript(RECORD_SCHEMA + DERIVED_SCHEMA + cosignatures.SCHEMA)
 
 
 @contextmanager
