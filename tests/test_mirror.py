@@ -108,7 +108,9 @@ def test_tiles_over_http_match_the_static_files(big: Ledger, app: Any, tmp_path:
     served = 0
     for path, data in static.items():
         if path == "checkpoint":
-            assert client.get("/checkpoint").get_data() == data
+            r = client.get("/checkpoint")
+            assert r.get_data() == data and r.headers["Content-Type"] == "text/plain; charset=utf-8"
+            assert r.headers["Cache-Control"] == "public, max-age=5"  # mutable: seconds, not a week
             continue
         r = client.get("/" + path, headers={"Accept-Encoding": "identity"})
         assert r.status_code == 200, path
