@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,6 @@ class Mirrored:
     previous: int
     vkey: str
     checkpoint: str
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def mirror(
