@@ -42,10 +42,13 @@ export function deriveJourney(entries, parties, disputed, want) {
   add(product, 0);
   // A lot's custody route to the party that used it: the standing shipments that carried it
   // there, back to its maker (v2: only shipments the receiver accepted with a receipt).
+  // A ledger that records no receipts at all (written before receipts existed) leaves every
+  // standing shipment on the route.
+  const needReceipts = want.receipts && all.some((s) => s.type === "receipt");
   const onRoute = (sh) => {
     const r = receipts.get(sh.seq);
     if (r && standing(r)) return r.body.accepted === true;
-    return !want.receipts;
+    return !needReceipts;
   };
   const route = (lot, user) => {
     const found = [];
