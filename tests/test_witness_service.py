@@ -252,4 +252,4 @@ def test_bad_commands_are_one_clear_line(tmp_path: Path) -> None:
 def test_vkey_is_printed_at_init(tmp_path: Path) -> None:
     vkey = init_witness(tmp_path / "w", NAME)
     parsed = cosignature.cosigner_vkey(vkey)
-    assert parsed.name == NAME and base64.b64decode(vkey.split("+")[2])[0] == 4
+    assert parsed.name == NAME and base64.b64decode(vkey.split("+", 2)[2])[0] == 4
