@@ -587,6 +587,8 @@ def bundle_cases(out: Path) -> list[dict[str, Any]]:
         ],
     ]
     (out / "bundles").mkdir(exist_ok=True)
+    for stale in (out / "bundles").glob("*.json"):
+        stale.unlink()
     index = []
     for name, data, pinned, pol, valid, why in cases:
         (out / "bundles" / f"{name}.json").write_bytes(data)
