@@ -137,6 +137,31 @@ SCHEMAS: dict[str, Any] = {
             "size": NAT,
             "root": HEX64,
             "checkpoint": STR,
+            "witnesses": {
+                "type": "array",
+                "description": "each witness of the ledger's policy: its state and alarms (SPEC §14)",
+                "items": ref("WitnessState"),
+            },
+            "quorum": {
+                "type": ["object", "null"],
+                "description": "the policy's quorum and whether the latest checkpoint meets it",
+            },
+        },
+        required=["origin", "vkey", "size", "root", "checkpoint"],
+        extra=False,
+    ),
+    "WitnessState": obj(
+        {
+            "name": STR,
+            "vkey": STR,
+            "url": {"type": ["string", "null"]},
+            "size": NULLABLE_NAT,
+            "cosigned_size": NULLABLE_NAT,
+            "status": STR,
+            "message": STR,
+            "checked_at": {"type": ["string", "null"]},
+            "cosigned_latest": {"type": "boolean"},
+            "alarms": {"type": "array", "items": {"type": "object"}},
         },
         extra=False,
     ),
@@ -693,6 +718,12 @@ def paths() -> dict[str, Any]:
     }
 
 
+def _tile_paths() -> dict[str, Any]:
+    from web.api.openapi_tiles import tile_paths  # it builds on this module's helpers
+
+    return tile_paths()
+
+
 @cache
 def document() -> dict[str, Any]:
     return {
@@ -710,6 +741,7 @@ def document() -> dict[str, Any]:
         },
         "paths": {
             **paths(),
+            **_tile_paths(),
             **formats.openapi_paths(
                 GTIN,
                 BATCH,
