@@ -473,3 +473,22 @@ def test_import_a_receiving_event_as_the_receipt_of_its_shipment(tmp_path: Path)
     doc = parse(json.dumps({"type": "EPCISDocument", "epcisBody": {"eventList": [again]}}))
     planned, refused = plan(doc, "buyer", directory(b.ledger), NOW)
     assert len(refused) == 1 and "awaits a receipt" in refused[0].reason
+
+
+def test_a_unit_without_a_rec20_code_survives_the_round_trip(tmp_path: Path) -> None:
+    b = new_builder(tmp_path / "a")
+    b.party(FARM, "Kutch Cotton Growers", "farm", "IN")
+    b.party(BRAND, "Acme Apparel", "brand", "DE")
+    b.origin(FARM, "BAL-1", "cotton bales", "12.5", "bales", country="IN", produced_on="2025-03-01")
+    b.ship(FARM, "BAL-1", "12.5", "bales", BRAND, "2025-03-02")
+    b.product(BRAND, "09506000134352", "X2", "Bale lot", [("BAL-1", "12.5", "bales")])
+    text, doc = exported(b.ledger, "09506000134352", "X2")
+    validate(json.loads(text))
+    origin = doc["epcisBody"]["eventList"][0]
+    (q,) = origin["quantityList"]
+    assert "uom" not in q and origin["pl:units"] == {q["epcClass"]: "bales"}
+    c = new_builder(tmp_path / "c")
+    c.party(FARM, "Kutch Cotton Growers", "farm", "IN")
+    planned, refused = plan({**doc, "epcisBody": {"eventList": [origin]}}, FARM, directory(c.ledger), NOW)
+    assert not refused and planned[0].statement is not None
+    assert planned[0].statement["body"]["quantity"] == {"amount": "12.5", "unit": "bales"}
