@@ -120,18 +120,33 @@ def test_quantities_and_dates_are_the_statements(tmp_path: Path) -> None:
             assert e["eventTime"][:10] == b["date"] and e["pl:process"] == b["process"]
 
 
+def farm_to_brand(
+    path: Path,
+    lot: str,
+    unit: str,
+    amounts: tuple[str, str, str],
+    gtin: str,
+    batch: str,
+    glns: tuple[str | None, str | None] = (None, None),
+) -> tuple[Builder, str, dict[str, Any]]:
+    """A farm's lot (``amounts``: made, shipped, declared) shipped to a brand that declares a
+    batch of it; returns the builder and the batch's export, as text and parsed."""
+    b = new_builder(path)
+    b.party(FARM, "Kutch Cotton Growers", "farm", "IN", gln=glns[0])
+    b.party(BRAND, "Acme Apparel", "brand", "DE", gln=glns[1])
+    made, shipped, declared = amounts
+    b.origin(FARM, lot, "seed cotton", made, unit, country="IN", produced_on="2025-03-01")
+    b.ship(FARM, lot, shipped, unit, BRAND, "2025-03-02")
+    b.product(BRAND, gtin, batch, "Bale", [(lot, declared, unit)])
+    text, doc = exported(b.ledger, gtin, batch)
+    validate(json.loads(text))
+    return b, text, doc
+
+
 def test_numbers_are_written_digit_for_digit(tmp_path: Path) -> None:
     """15 integer digits and 6 decimals: a binary float would print 123456789012345.12."""
-    b = new_builder(tmp_path / "a")
-    b.party(FARM, "Kutch Cotton Growers", "farm", "IN")
-    b.party(BRAND, "Acme Apparel", "brand", "DE")
-    b.origin(
-        FARM, "BIG-1", "seed cotton", "123456789012345.123456", "kg", country="IN", produced_on="2025-03-01"
-    )
-    b.ship(FARM, "BIG-1", "100000000000000.000001", "kg", BRAND, "2025-03-02")
-    b.product(BRAND, "09506000134352", "X1", "Bale", [("BIG-1", "0.000001", "kg")])
-    text, doc = exported(b.ledger, "09506000134352", "X1")
-    validate(json.loads(text))
+    amounts = ("123456789012345.123456", "100000000000000.000001", "0.000001")
+    _, text, _ = farm_to_brand(tmp_path / "a", "BIG-1", "kg", amounts, "09506000134352", "X1")
     assert '"quantity": 123456789012345.123456,' in text
     assert '"quantity": 100000000000000.000001,' in text
     assert '"quantity": 0.000001,' in text
@@ -140,15 +155,8 @@ def test_numbers_are_written_digit_for_digit(tmp_path: Path) -> None:
 
 
 def test_gs1_keys_where_parties_carry_a_gln(tmp_path: Path) -> None:
-    b = new_builder(tmp_path / "a")
-    b.party(FARM, "Kutch Cotton Growers", "farm", "IN", gln="4012345000016")
-    b.party(BRAND, "Acme Apparel", "brand", "DE", gln="0614141073467")
-    b.party(MILL, "Surat Spinning Mills", "processor", "IN")
-    b.origin(FARM, "01/04012345111118/10/L1", "cotton", "10", "kg", country="IN", produced_on="2025-03-01")
-    b.ship(FARM, "01/04012345111118/10/L1", "10", "kg", BRAND, "2025-03-02")
-    b.product(BRAND, "00614141999996", "B/1", "Bale", [("01/04012345111118/10/L1", "10", "kg")])
-    text, doc = exported(b.ledger, "00614141999996", "B/1")
-    validate(json.loads(text))
+    lot, glns = "01/04012345111118/10/L1", ("4012345000016", "0614141073467")
+    _, _, doc = farm_to_brand(tmp_path / "a", lot, "kg", ("10", "10", "10"), "00614141999996", "B/1", glns)
     steps = {e["bizStep"]: e for e in doc["epcisBody"]["eventList"]}
     origin, ship, product = steps["commissioning"], steps["shipping"], steps["creating_class_instance"]
     assert origin["readPoint"]["id"] == "urn:epc:id:sgln:4012345.00001.0"
@@ -476,14 +484,9 @@ def test_import_a_receiving_event_as_the_receipt_of_its_shipment(tmp_path: Path)
 
 
 def test_a_unit_without_a_rec20_code_survives_the_round_trip(tmp_path: Path) -> None:
-    b = new_builder(tmp_path / "a")
-    b.party(FARM, "Kutch Cotton Growers", "farm", "IN")
-    b.party(BRAND, "Acme Apparel", "brand", "DE")
-    b.origin(FARM, "BAL-1", "cotton bales", "12.5", "bales", country="IN", produced_on="2025-03-01")
-    b.ship(FARM, "BAL-1", "12.5", "bales", BRAND, "2025-03-02")
-    b.product(BRAND, "09506000134352", "X2", "Bale lot", [("BAL-1", "12.5", "bales")])
-    text, doc = exported(b.ledger, "09506000134352", "X2")
-    validate(json.loads(text))
+    _, _, doc = farm_to_brand(
+        tmp_path / "a", "BAL-1", "bales", ("12.5", "12.5", "12.5"), "09506000134352", "X2"
+    )
     origin = doc["epcisBody"]["eventList"][0]
     (q,) = origin["quantityList"]
     assert "uom" not in q and origin["pl:units"] == {q["epcClass"]: "bales"}
