@@ -118,6 +118,8 @@ def test_cli_epcis_export_and_untp_export(tmp_path: Path) -> None:
         and done.stderr.startswith("error: not-found: ")
         and "Traceback" not in done.stderr
     )
+    early = cli("epcis", "export", c.gtin, c.batch, "--at", "2024-12-31", "--home", cli.home)
+    assert early.returncode == 1 and "on or before 2024-12-31" in early.stderr
     done = cli("epcis", "export", "123", c.batch, "--home", cli.home)
     assert (
         done.returncode == 1

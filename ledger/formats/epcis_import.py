@@ -13,16 +13,20 @@ supplier's own system writes with GS1 keys:
   ``pl:process``, else the bizStep. With bizStep ``creating_class_instance`` and one LGTIN
   output it is the brand's ``product`` declaration of that GTIN and batch.
 - ObjectEvent ``OBSERVE``, bizStep ``shipping``, one quantity, a ``destinationList`` naming
-  the receiving party (``owning_party``, else ``location``): a ``shipment``.
+  the receiving party (``owning_party``, else ``location``): a ``shipment``;
+- ObjectEvent ``OBSERVE``, bizStep ``receiving``, one quantity: the ``receipt`` of the oldest
+  shipment of that lot, amount and unit to the party (from the sender its ``sourceList``
+  names) that no receipt answers yet; ``pl:accepted`` false refuses the goods.
 
 Event dates are the day of ``eventTime`` in its ``eventTimeZoneOffset``. Lots are named by
 the ledger's lot URIs or by GS1 LGTIN classes (lot id ``01/<GTIN>/10/<lot>``). An event
-whose party (``readPoint``, ``bizLocation``, source ``owning_party``) is another party is
-refused; so is anything else this mapping does not cover (instance EPCs, aggregation,
-association and transaction events, other bizSteps), each with the event's index and the
-reason. An event carrying an ``errorDeclaration`` is skipped: it was retracted. Statement
-ids derive from the party and the event's ``eventID`` (or content), so importing a
-document twice is refused as a replay instead of recording everything twice.
+whose own party (``readPoint``, ``bizLocation``, the sources of a sending, the destinations
+of a receiving) is another party is refused; so is anything else this mapping does not
+cover (instance EPCs, aggregation, association and transaction events, other bizSteps),
+each with the event's index and the reason. An event carrying an ``errorDeclaration`` is
+skipped: it was retracted. Statement ids derive from the party and the event's ``eventID``
+(or content), so importing a document twice is refused as a replay instead of recording
+everything twice.
 """
 
 from __future__ import annotations
