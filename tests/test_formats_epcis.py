@@ -495,3 +495,21 @@ def test_a_unit_without_a_rec20_code_survives_the_round_trip(tmp_path: Path) -> 
     planned, refused = plan({**doc, "epcisBody": {"eventList": [origin]}}, FARM, directory(c.ledger), NOW)
     assert not refused and planned[0].statement is not None
     assert planned[0].statement["body"]["quantity"] == {"amount": "12.5", "unit": "bales"}
+
+
+def test_master_data_names_every_site_and_lot_class(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path / "a", labels=True)
+    _, doc = exported(c.ledger, c.gtin, c.batch)
+    locations, classes = doc["epcisHeader"]["epcisMasterData"]["vocabularyList"]
+    named = {
+        v["id"]: {a["id"].split("#")[1]: a["attribute"] for a in v["attributes"]}
+        for v in locations["vocabularyElementList"]
+    }
+    for e in doc["epcisBody"]["eventList"]:
+        party = PARTIES[e["pl:party"]]
+        assert named[e["readPoint"]["id"]] == {"name": party[0], "countryCode": party[2]}
+    described = {v["id"]: v["attributes"][0]["attribute"] for v in classes["vocabularyElementList"]}
+    assert described[f"https://{c.ledger.origin}/lots/YARN-1"] == "combed cotton yarn"
+    assert described[f"https://{c.ledger.origin}/lots/LBL-1"] == "recycled polyester label tape"
+    product = doc["epcisBody"]["eventList"][-1]["outputQuantityList"][0]["epcClass"]
+    assert described[product] == "Organic tee, white"
