@@ -513,3 +513,33 @@ def test_master_data_names_every_site_and_lot_class(tmp_path: Path) -> None:
     assert described[f"https://{c.ledger.origin}/lots/LBL-1"] == "recycled polyester label tape"
     product = doc["epcisBody"]["eventList"][-1]["outputQuantityList"][0]["epcClass"]
     assert described[product] == "Organic tee, white"
+
+
+def test_material_names_may_come_from_the_documents_master_data(tmp_path: Path) -> None:
+    b = supplier_ledger(tmp_path)
+    doc = parse(SUPPLIER_DOC.read_bytes())
+    del doc["epcisBody"]["eventList"][0]["ilmd"]["pl:material"]
+    doc["epcisHeader"] = {
+        "epcisMasterData": {
+            "vocabularyList": [
+                {
+                    "type": "urn:epcglobal:epcis:vtype:EPCClass",
+                    "vocabularyElementList": [
+                        {
+                            "id": "urn:epc:class:lgtin:4012345.011111.4444",
+                            "attributes": [
+                                {"id": "urn:epcglobal:cbv:mda#descriptionShort", "attribute": "lint"}
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    }
+    validate(json.loads(dumps(doc)))
+    planned, refused = plan(doc, "sup", directory(b.ledger), NOW)
+    assert not refused and planned[0].statement is not None
+    assert planned[0].statement["body"]["material"] == "lint"
+    del doc["epcisHeader"]
+    _, refused = plan(doc, "sup", directory(b.ledger), NOW)
+    assert [r.index for r in refused] == [0] and "material's name" in refused[0].reason
