@@ -168,3 +168,28 @@ def test_untp_api_lists_and_serves_credentials(client: Any, product: dict[str, A
     assert (
         client.get(f"/api/v1/untp/12345/{quote(WEB_BATCH, safe='')}").get_json()["error"]["field"] == "gtin"
     )
+
+
+def test_cli_epcis_import_to_a_file_without_a_ledger(tmp_path: Path) -> None:
+    """Offline, GLNs cannot be looked up: a shipment to a GLN is refused by index, one to a
+    party URI is signed and written for a later submit."""
+    cli = Cli(tmp_path)
+    key = tmp_path / "sup.key"
+    cli.ok("keygen", "--out", key)
+    out = tmp_path / "envelopes.jsonl"
+    args = ("epcis", "import", SUPPLIER_DOC, "--key", key, "--as", "sup", "--out", out)
+    done = cli(*args, "--home", tmp_path / "nowhere")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert [json.loads(x)["event"] for x in done.stdout.splitlines()] == [2]
+    assert not out.exists()
+    doc = json.loads(SUPPLIER_DOC.read_text())
+    doc["epcisBody"]["eventList"][2]["destinationList"] = [
+        {"type": "owning_party", "destination": "https://ledger.example/parties/buyer"}
+    ]
+    offline = tmp_path / "offline.jsonld"
+    offline.write_text(json.dumps(doc))
+    cli.ok(
+        "epcis", "import", offline, "--key", key, "--as", "sup", "--out", out, "--home", tmp_path / "nowhere"
+    )
+    envelopes = [json.loads(x) for x in out.read_text().splitlines()]
+    assert envelopes[2]["statement"]["body"]["to"] == "buyer"
