@@ -238,12 +238,11 @@ def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> No
 @clean_errors
 def verify(home: Path | None, checkpoint_file: Path | None, policy_file: Path | None) -> None:
     """Audit everything from the raw bytes; one line per problem, exit 1 if any."""
-    external = checkpoint_file.read_text() if checkpoint_file else None
-    unwitnessed = None
-    if policy_file is not None:
-        from ledger.witness.submitter import check_witnessed
+    from ledger.tlog.policy import Policy
+    from ledger.witness.submitter import audit_cosignatures, check_witnessed
 
-        unwitnessed = check_witnessed(home or default_home(), policy_file, external)
+    external = checkpoint_file.read_text() if checkpoint_file else None
+    witnesses = Policy.load(policy_file) if policy_file is not None else None
     path = (home or default_home()) / DB_NAME
     if not path.exists():
         raise ConfigError(f"no ledger at {path.parent}: run 'provenance init --home {path.parent}' first")
@@ -255,15 +254,18 @@ def verify(home: Path | None, checkpoint_file: Path | None, policy_file: Path | 
         sys.exit(1)
     try:
         report = verify_ledger(conn, external=external, progress=terminal_progress())
+        problems = audit_cosignatures(conn)  # the witnesses' lines it keeps (SPEC §14)
+        if witnesses is not None:
+            problems += check_witnessed(conn, witnesses, external)
     finally:
         conn.close()
     for problem in report.problems:
         click.echo(str(problem))
-    if unwitnessed:
-        click.echo(unwitnessed)
-    if report.ok and not unwitnessed:
+    for line in problems:
+        click.echo(line)
+    if report.ok and not problems:
         click.echo(f"ok: {report.size} entries, {report.checkpoints} checkpoints verified", err=True)
-    sys.exit(0 if report.ok and not unwitnessed else 1)
+    sys.exit(0 if report.ok and not problems else 1)
 
 
 @main.group()

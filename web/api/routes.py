@@ -72,7 +72,9 @@ def entries() -> Response:
 
 @bp.get("/checkpoint")
 def checkpoint() -> Response:
-    return Response(get_ledger().latest_checkpoint().note, mimetype="text/plain")
+    response = Response(get_ledger().latest_checkpoint().note, mimetype="text/plain")
+    response.headers["Cache-Control"] = "public, max-age=5"  # C2SP tlog-tiles: a few seconds at most
+    return response
 
 
 @bp.get("/api/v1/proofs/inclusion")
