@@ -195,7 +195,7 @@ def _verify(
                 )
             if outside is not None and external is not None:
                 _check_checkpoint_signature(
-                    report, origin, external, history, min(outside.size, total), "the given checkpoint"
+                    report, origin, external, history, min(outside.size, total), "the given checkpoint", False
                 )
             _compare_derived(conn, replay, report)
         replay.close()
@@ -303,7 +303,13 @@ def open_checkpoint(
 
 
 def _check_checkpoint_signature(
-    report: Report, origin: str, note: str, history: list[tuple[str, int, int | None]], size: int, what: str
+    report: Report,
+    origin: str,
+    note: str,
+    history: list[tuple[str, int, int | None]],
+    size: int,
+    what: str,
+    stored: bool = True,
 ) -> None:
     if not history:
         report.add(None, f"{what} cannot be checked: the replay gives no operator key")
@@ -311,7 +317,11 @@ def _check_checkpoint_signature(
     try:
         open_checkpoint(note, origin, history, size)
     except LedgerError as e:
-        report.add(max(size - 1, 0), f"{what} is not signed by the operator key of that size: {e}")
+        report.add(
+            max(size - 1, 0) if stored else None,
+            f"{what} does not verify: it is not signed by this ledger's key (the operator key"
+            f" its key events give for size {size}): {e}",
+        )
 
 
 def _external(text: str | None, report: Report) -> Checkpoint | None:
