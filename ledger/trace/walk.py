@@ -23,6 +23,7 @@ from typing import Any
 
 from ledger.errors import InvalidField, NotFound
 from ledger.model import fields
+from ledger.model.keylog import KeyLog, PartyState
 from ledger.model.statements import Entry
 from ledger.store import sqlite as store
 from ledger.trace.compliance import SERIOUS, Attestation, Finding, Step, judge, origin_findings, verdict
@@ -134,20 +135,20 @@ class Walk:
     # -- parties ------------------------------------------------------------------------
 
     def record(self, party: str, before: int | None = None) -> dict[str, Any]:
-        """The party's registration in force before entry ``before`` (default: the latest)."""
-        regs = [e for e in self.src.registrations(party) if before is None or e.seq < before]
+        """The party's profile and role in force before entry ``before`` (default: the latest),
+        from its inception, admissions and profiles."""
         self.named.add(party)
-        if not regs:
+        state = self.party_state(party, before)
+        if state is None:
             return {"name": party, "role": "unknown", "country": "", "identifiers": {}}
-        b = regs[-1].statement.body
-        if regs[-1].statement.type == "genesis":
-            return {"name": b["name"], "role": "operator", "country": "", "identifiers": {}}
-        return {
-            "name": b["name"],
-            "role": b["role"],
-            "country": b["country"],
-            "identifiers": b["identifiers"],
-        }
+        return state.to_json()
+
+    def party_state(self, party: str, before: int | None = None) -> PartyState | None:
+        log = KeyLog()
+        for e in self.src.registrations(party):
+            if before is None or e.seq < before:
+                log.apply(e)
+        return log.parties.get(party)
 
     def name(self, party: str) -> str:
         return f"{self.record(party)['name']} ({party})"

@@ -364,7 +364,7 @@ SCHEMAS: dict[str, Any] = {
             ref("Trace"),
             obj(
                 {
-                    "format": {"const": "provenance-trace/v1"},
+                    "format": {"const": "provenance-trace/v2"},
                     "origin": STR,
                     "vkey": STR,
                     "checkpoint": STR,
