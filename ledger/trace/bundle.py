@@ -274,9 +274,7 @@ def _check_signatures(entries: dict[int, Entry]) -> KeyLog:
         except BadSignature:
             raise
         except LedgerError as e:
-            raise Malformed(
-                e.message.replace(" here", " in the bundle"), field="entries"
-            ) from e
+            raise Malformed(e.message.replace(" here", " in the bundle"), field="entries") from e
     return keylog
 
 
