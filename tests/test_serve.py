@@ -180,7 +180,7 @@ def test_submit_to_a_server(server: Server, ledger: Ledger, cast: Builder, tmp_p
         text=True,
         timeout=60,
     )
-    assert run.returncode == 0 and json.loads(run.stdout)["seq"] == 11
+    assert run.returncode == 0 and json.loads(run.stdout)["seq"] == 19
 
 
 def test_pages_and_headers_over_http(server: Server, cast: Builder) -> None:
