@@ -243,7 +243,8 @@ def test_lost_key_rotation_suspension_and_operator_rotation_through_the_cli(cli,
     incept_and_admit(cli, "farm-a")
     # farm-a lost farm-a.pem: it rotates with its next key, committing to a new one
     rotation = cli.ok(
-        "party", "rotate", "farm-a", "--key", "farm-a-next.pem", "--next-key", "farm-a-next2.pem", "--reason", "lost"
+        "party", "rotate", "farm-a", "--key", "farm-a-next.pem", "--next-key", "farm-a-next2.pem",
+        "--reason", "lost",
     )  # fmt: skip
     (cli.cwd / "rotation.json").write_text(rotation)
     assert cli.json_lines("submit", "rotation.json", "--home", cli.home)[0] == 0
