@@ -69,6 +69,8 @@ DEMO_FILES = {
     "operator.key",
     "operator-next.key",
     "party-keys",
+    "witnesses",
+    "demo-witnesses",
 }
 
 
