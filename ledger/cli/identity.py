@@ -263,3 +263,51 @@ def register(main: click.Group) -> None:
         """Lift a party's suspension."""
         with open_ledger(home) as ledger:
             click.echo(dumps(_operator_act(ledger, "reinstatement", {"party": party_id, "reason": reason})))
+
+    @main.command()
+    @click.option("--party", "party_id", required=True, help="The party watching its own name.")
+    @click.option(
+        "--keys",
+        "keys_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        required=True,
+        help="Folder of the party's key files (current and next).",
+    )
+    @click.option("--server", default=None, help="Watch a ledger server (default: the ledger home).")
+    @click.option(
+        "--state",
+        "state_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Where the last checkpoint seen is kept (default: watch-<party>.json).",
+    )
+    @home_option
+    @clean_errors
+    def watch(
+        party_id: str, keys_dir: Path, server: str | None, state_file: Path | None, home: Path | None
+    ) -> None:
+        """Check the log still extends the last checkpoint seen, list every entry since then that
+        concerns the party (one JSON line each) and exit 1 with an alarm for any statement or
+        key event in its name not signed by one of its keys."""
+        from ledger.audit import watch as monitor
+
+        keys = monitor.own_keys(keys_dir)
+        state_path = state_file or Path(f"watch-{party_id}.json")
+        state = monitor.load_state(state_path)
+        if server is not None:
+            report = monitor.watch(monitor.HttpSource(server), party_id, keys, state)
+        else:
+            with open_ledger(home, readonly=True) as ledger:
+                report = monitor.watch(monitor.LocalSource(ledger), party_id, keys, state)
+        for seen in report.seen:
+            click.echo(dumps(seen.to_json()))
+        if report.alarms:
+            for alarm in report.alarms:
+                click.echo(f"ALARM: {alarm}", err=True)
+            if report.state:  # what was seen is recorded; the alarm is not forgotten by the log
+                monitor.save_state(state_path, report.state)
+            raise SystemExit(1)
+        monitor.save_state(state_path, report.state)
+        click.echo(
+            f"ok: {len(report.seen)} entries concern {party_id} up to size {report.state['size']}", err=True
+        )

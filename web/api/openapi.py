@@ -613,6 +613,29 @@ def paths() -> dict[str, Any]:
                 "responses": {**ok(ref("Party")), "404": error("no such party"), **DEFAULT},
             }
         },
+        "/api/v1/parties/{id}/events": {
+            "get": {
+                "operationId": "getPartyEvents",
+                "summary": "the party's key event log, admissions, profiles and suspensions, each with"
+                " its canonical bytes and an inclusion proof against one checkpoint",
+                "parameters": [path_param("id", "party id", {"type": "string", "minLength": 1})],
+                "responses": {
+                    **ok(
+                        {
+                            "type": "object",
+                            "required": ["party", "checkpoint", "events"],
+                            "properties": {
+                                "party": STR,
+                                "checkpoint": STR,
+                                "events": {"type": "array", "items": ref("EntryView")},
+                            },
+                        }
+                    ),
+                    "404": error("no such party"),
+                    **DEFAULT,
+                },
+            }
+        },
         "/api/v1/trace/{gtin}/{batch}": {
             "get": {
                 "operationId": "getTrace",
