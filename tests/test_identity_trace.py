@@ -39,3 +39,27 @@ def test_earlier_statements_under_the_old_key_stand(tmp_path: Path) -> None:
     c.b.rotate(AUDITOR, reason="compromised", compromised_since=last)
     t: dict[str, Any] = trace_product(c.ledger, c.gtin, c.batch).to_json()
     assert not any(f["code"] == "disputed-statement" for f in t["findings"])
+
+
+def test_pages_show_key_history_suspension_and_disputes(tmp_path: Path) -> None:
+    from web import create_app
+
+    c = tee_chain(tmp_path)
+    audit = c.seqs[f"audit:{MILL}"]
+    rot = c.b.rotate(AUDITOR, reason="compromised", compromised_since=audit)
+    c.b.suspend(MILL, "forced labour allegation under investigation")
+    app = create_app({"TESTING": True, "PROVENANCE_HOME": str(c.ledger.home)})
+    client = app.test_client()
+    page = client.get(f"/parties/{AUDITOR}").get_data(as_text=True)
+    assert "Key history" in page and "rotated its keys" in page and "admitted by the operator" in page
+    assert "Disputed statements" in page and f"entry {audit}" in page
+    mill = client.get(f"/parties/{MILL}").get_data(as_text=True)
+    assert "Suspended" in mill and "suspended by the operator" in mill
+    data = client.get(f"/api/v1/parties/{AUDITOR}").get_json()
+    assert audit in data["disputed"] and data["history"][-1] == {"seq": rot, "type": "rotation"}
+    shopper = client.get(f"/01/{c.gtin}/10/{c.batch}").get_data(as_text=True)
+    assert (
+        "is suspended by the ledger&#39;s operator" in shopper
+        or "is suspended by the ledger's operator" in shopper
+    )
+    assert "disputed" in shopper

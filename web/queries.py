@@ -75,7 +75,32 @@ def party(ledger: Ledger, pid: str) -> dict[str, Any]:
         out = _party_row(rows[0])
         out["keys"] = keys_of(ledger, pid)
         out["attestations"] = attestations_of(ledger, pid)
+        out.update(standing_of(ledger, pid))
     return out
+
+
+def standing_of(ledger: Ledger, pid: str) -> dict[str, Any]:
+    """SPEC v2 identity: when the party was admitted and (if so) suspended, its key history
+    (inception, admissions, rotations, profiles, suspensions, as ``{seq, type}``), and the
+    seqs of its statements disputed by a ``compromised`` rotation."""
+    from ledger.trace.entries import LedgerLoader
+
+    admitted, suspended = store.query(
+        ledger.conn, "SELECT admitted, suspended FROM parties WHERE id = ?", (pid,)
+    )[0]
+    seqs = LedgerLoader(ledger.conn, store.size(ledger.conn)).registrations(pid)
+    types = dict(
+        store.query(
+            ledger.conn, f"SELECT seq, type FROM entries WHERE seq IN ({','.join('?' * len(seqs))})", seqs
+        )
+    )
+    disputed = store.query(ledger.conn, "SELECT seq FROM disputed WHERE party = ? ORDER BY seq", (pid,))
+    return {
+        "admitted": admitted,
+        "suspended": suspended,
+        "history": [{"seq": s, "type": types[s]} for s in seqs],
+        "disputed": [r[0] for r in disputed],
+    }
 
 
 def parties(ledger: Ledger) -> list[dict[str, Any]]:
@@ -86,6 +111,7 @@ def parties(ledger: Ledger) -> list[dict[str, Any]]:
             p = _party_row(row)
             p["keys"] = keys_of(ledger, p["id"])
             p["attestations"] = attestations_of(ledger, p["id"])
+            p.update(standing_of(ledger, p["id"]))
             out.append(p)
     return out
 
