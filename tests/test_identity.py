@@ -399,3 +399,50 @@ def test_operator_rotation_moves_checkpoints_to_the_new_key(cast: Builder, expec
 def test_operator_rotation_needs_its_new_key_at_hand(cast: Builder, expect_refusal: Refuse) -> None:
     env, _, _ = cast.rotation_envelope("operator")
     expect_refusal(cast.ledger, env, "operator-key-unavailable", 403, "statement.body.keys")
+
+
+# -- corrects (SPEC §6) ------------------------------------------------------------------
+
+
+def test_corrects_names_a_revoked_entry_of_the_same_issuer(cast: Builder, expect_refusal: Refuse) -> None:
+    b = cast
+    wrong = b.origin("farm-a", "lot-c", "cotton", "10", "kg", country="PK", produced_on="2025-05-01")
+    other = b.origin("mine-a", "ore-c", "cobalt", "1", "t", country="CD", produced_on="2025-05-01")
+    fixed = dict(origin_body("lot-c"), corrects=wrong)
+    err = expect_refusal(
+        b.ledger,
+        b.envelope("material-origin", "farm-a", fixed),
+        "rule-violation",
+        422,
+        "statement.body.corrects",
+    )
+    assert "not revoked" in err.message
+    b.revoke("farm-a", wrong, "wrong country")
+    b.revoke("mine-a", other, "test")
+    theirs = dict(origin_body("lot-d"), corrects=other)
+    expect_refusal(
+        b.ledger,
+        b.envelope("material-origin", "farm-a", theirs),
+        "revocation-not-allowed",
+        403,
+        "statement.body.corrects",
+    )
+    later = dict(origin_body("lot-d"), corrects=10_000)
+    expect_refusal(
+        b.ledger,
+        b.envelope("material-origin", "farm-a", later),
+        "unknown-entry",
+        422,
+        "statement.body.corrects",
+    )
+    seq = b.submit(b.envelope("material-origin", "farm-a", fixed))
+    assert b.ledger.entry(seq).statement.body["corrects"] == wrong
+    assert verify_ledger(b.ledger.conn).ok
+
+
+def test_identity_statements_carry_no_corrects(cast: Builder, expect_refusal: Refuse, sign_raw: Any) -> None:
+    body = {"party": "farm-a", "reason": "x", "corrects": 1}
+    st = cast.statement("suspension", "operator", body)
+    expect_refusal(
+        cast.ledger, sign_raw(st, cast.keys["operator"]), "unknown-field", 400, "statement.body.corrects"
+    )

@@ -121,8 +121,22 @@ def apply(
         IDENTITY_HANDLERS[st.type](conn, seq, st, role)
         _link(conn, seq, "party", st.body["party"])
     else:
+        if "corrects" in st.body:
+            _check_correction(conn, seq, st)
         HANDLERS[st.type](conn, seq, st, role)
     _link(conn, seq, "party", st.issuer)
+
+
+def _check_correction(conn: sqlite3.Connection, seq: int, st: Statement) -> None:
+    """SPEC §6: ``corrects`` names a revoked entry of the same issuer, before this one."""
+    target, field = st.body["corrects"], "statement.body.corrects"
+    row = conn.execute("SELECT issuer FROM entries WHERE seq = ?", (target,)).fetchone()
+    if row is None or target >= seq:
+        raise E.UnknownEntry(f"entry {target} does not exist (yet)", field=field)
+    if row[0] != st.issuer:
+        raise E.RevocationNotAllowed(f"entry {target} was signed by {row[0]}, not {st.issuer}", field=field)
+    if conn.execute("SELECT 1 FROM revocations WHERE target = ?", (target,)).fetchone() is None:
+        raise E.RuleViolation(f"entry {target} is not revoked: revoke it before correcting it", field=field)
 
 
 def _claim_id(conn: sqlite3.Connection, seq: int, st: Statement) -> None:

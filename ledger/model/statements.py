@@ -7,6 +7,7 @@ state (who may sign, custody, balances, replay) lives in ``rules``.
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import json
 import re
@@ -198,6 +199,43 @@ BODIES: dict[str, f.Validator] = {
         {"entry": (True, f.integer(0, MAX_SAFE_INTEGER)), "reason": (True, f.text(f.MAX_TEXT))}
     ),
 }
+# SPEC §6: a statement of the last seven types may name the revoked entry it replaces.
+CORRECTABLE = (
+    "labor-attestation",
+    "material-origin",
+    "transformation",
+    "shipment",
+    "receipt",
+    "product",
+    "revocation",
+)
+_corrects = f.described(
+    f.integer(0, 2**53 - 1),
+    {
+        "type": "integer",
+        "minimum": 0,
+        "description": "the seq of the revoked entry of the same issuer this statement replaces",
+    },
+)
+
+
+def _with_corrects(body: f.Validator) -> f.Validator:
+    """``body`` that may also carry ``corrects``."""
+
+    def check(value: Any, path: str) -> Any:
+        if isinstance(value, dict) and "corrects" in value:
+            _corrects(value["corrects"], f"{path}.corrects")
+            return body({k: v for k, v in value.items() if k != "corrects"}, path)
+        return body(value, path)
+
+    schema = copy.deepcopy(f.schema_of(body))
+    schema.setdefault("properties", {})["corrects"] = f.schema_of(_corrects)
+    return f.described(check, schema)
+
+
+for _kind in CORRECTABLE:
+    if _kind in BODIES:
+        BODIES[_kind] = _with_corrects(BODIES[_kind])
 TYPES = tuple(BODIES)
 
 
