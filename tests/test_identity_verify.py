@@ -4,6 +4,10 @@ is still named at the forged entry's seq."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from ledger.audit.verify import verify_ledger
 from ledger.core.ledger import Ledger
 from ledger.crypto.keys import PrivateKey
@@ -113,3 +117,45 @@ def test_checkpoint_signed_by_a_retired_operator_key_is_reported(cast: Builder) 
     assert [p.seq for p in report.problems] == [size - 1], report.problems
     assert "not signed by this ledger's key" in report.problems[0].message
     assert rot < size - 1
+
+
+def test_a_restore_after_an_operator_rotation_takes_the_current_key_only(
+    cast: Builder, tmp_path: Path
+) -> None:
+    from ledger.audit.backup import export, import_ledger, read_lines
+    from ledger.errors import ConfigError
+
+    b = cast
+    led = b.ledger
+    old_key = tmp_path / "old.key"
+    b.keys["operator"].save(old_key)
+    b.rotate("operator")
+    with (tmp_path / "x.jsonl").open("wb") as out:
+        export(led, out)
+    with (tmp_path / "x.jsonl").open("rb") as f, pytest.raises(ConfigError, match="not the key that signs"):
+        import_ledger(read_lines(f), tmp_path / "a", old_key)
+    with (tmp_path / "x.jsonl").open("rb") as f:
+        copy = import_ledger(read_lines(f), tmp_path / "b", led.home / "operator.key")
+    with copy:
+        Builder(copy, seed="after").suspend("farm-a")
+        assert verify_ledger(copy.conn).ok
+
+
+def test_a_mirror_follows_the_operator_rotation(cast: Builder, tmp_path: Path) -> None:
+    from ledger.publish import export
+    from ledger.publish.mirror import mirror
+    from ledger.publish.source import Source
+
+    b = cast
+    led = b.ledger
+    genesis_vkey = led.verifier.to_text()
+    b.rotate("operator")
+    b.suspend("farm-a")
+    export.export_tiles(led, tmp_path / "tiles")
+    done = mirror(Source(str(tmp_path / "tiles")), tmp_path / "mirror")
+    assert done.size == led.size and done.vkey == led.verifier.to_text() != genesis_vkey
+    with Ledger.open(tmp_path / "mirror") as copy:
+        assert copy.root(copy.size) == led.root(led.size)
+        assert verify_ledger(copy.conn).ok
+    again = mirror(Source(str(tmp_path / "tiles")), tmp_path / "mirror2", vkey=led.verifier.to_text())
+    assert again.size == led.size

@@ -99,7 +99,7 @@ def test_a_wrong_key_into_an_empty_home_leaves_nothing(tmp_path: Path) -> None:
     r = run(
         "import", str(exp), "--home", str(dest), "--operator-key", str(tmp_path / "other" / "operator.key")
     )
-    assert r.returncode == 1 and "not the key that signed" in r.stderr
+    assert r.returncode == 1 and "not the key that signs" in r.stderr
     assert list(dest.iterdir()) == []
 
 

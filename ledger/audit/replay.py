@@ -14,7 +14,7 @@ import sqlite3
 
 from ledger.crypto.keys import PublicKey
 from ledger.errors import IntegrityError, LedgerError, Malformed
-from ledger.model import rules
+from ledger.model import identity, rules
 from ledger.model.statements import ZERO_HASH, Entry
 from ledger.store import sqlite as store
 from ledger.tlog import merkle
@@ -90,13 +90,25 @@ class Replayer:
         return h
 
     def open_checkpoint(self, note: str, where: str) -> Checkpoint:
-        """The checkpoint in ``note`` if the operator's key signed it. Raises ``IntegrityError``."""
+        """The checkpoint in ``note`` if the operator's key for its size signed it (the key its
+        key events replayed so far give: SPEC v2 §6, checkpoints after an operator rotation
+        are signed with the new key). Raises ``IntegrityError``."""
         if self.verifier is None:
             raise Malformed(f"{where}: a checkpoint before the genesis entry")
+        error: LedgerError | None = None
         try:
-            return SignedCheckpoint.open(note, self.verifier).checkpoint
+            size = Checkpoint.from_text(note[: note.rfind("\n\n") + 1]).size
+            keys = identity.keys_at(identity.operator_keys(self.conn), size) or [self.verifier.public.b64]
+            for public in keys:
+                try:
+                    return SignedCheckpoint.open(
+                        note, Verifier(self.verifier.name, PublicKey.from_b64(public))
+                    ).checkpoint
+                except LedgerError as e:
+                    error = e
         except LedgerError as e:
-            raise IntegrityError(f"{where}: checkpoint does not verify: {e}") from e
+            error = e
+        raise IntegrityError(f"{where}: checkpoint does not verify: {error}") from error
 
     def checkpoint(self, note: str, where: str) -> Checkpoint:
         """Keep ``note`` if it is signed by the operator and commits to the entries so far."""

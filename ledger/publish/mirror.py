@@ -14,6 +14,7 @@ the consistency proof the source's tiles give, which does not lead to the mirror
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from typing import Any
 
 from ledger.audit.replay import Replayer
 from ledger.core.ledger import DB_NAME, MIRROR_OF
+from ledger.crypto.keys import PublicKey
 from ledger.errors import IntegrityError, LedgerError, Malformed
+from ledger.model import identity
 from ledger.publish.source import Source
 from ledger.store import sqlite as store
 from ledger.tlog.merkle import subtree_nodes
@@ -67,9 +70,10 @@ def mirror(
         store.create_schema(conn)
         replay = Replayer.resume(conn)
         given = Verifier.from_text(vkey) if vkey else None
-        known = replay.verifier or given
-        if known is not None:
-            _open(note, known)
+        if given is not None:
+            _open(note, given)
+        elif replay.verifier is not None:
+            _open_early(note, replay.verifier)
         previous = replay.size
         if claimed.size < previous:
             raise SourceForked(
@@ -83,6 +87,8 @@ def mirror(
         if previous:
             _check_contains(conn, reader, replay)
         _replay(replay, reader, note, given, progress)
+        if given is not None:
+            _check_given(conn, given)
         verifier = replay.verifier
         if verifier is None:
             raise Malformed("the source has no genesis entry")
@@ -92,6 +98,9 @@ def mirror(
             replay.checkpoint(note, "the source's checkpoint")
         store.set_meta(conn, MIRROR_OF, source.where)
         replay.commit()
+        current = identity.keys_at(identity.operator_keys(conn), None)
+        if current:  # the operator's key now, by its key events (its genesis key if it never rotated)
+            verifier = Verifier(verifier.name, PublicKey.from_b64(current[0]))
         return Mirrored(claimed.size, previous, verifier.to_text(), note)
     finally:
         if conn.in_transaction:
@@ -113,12 +122,8 @@ def _replay(
             seq = bundle * TILE_WIDTH + i
             if seq >= replay.size:
                 replay.entry(raw, f"entry {seq} ({path})")
-        if first_run and replay.verifier is not None:
-            if given is not None and replay.verifier.public != given.public:
-                raise IntegrityError(
-                    "the source's genesis key is not the operator key given with --vkey", seq=0
-                )
-            _open(note, replay.verifier)  # fail early, before replaying the whole log
+        if first_run and replay.verifier is not None and given is None:
+            _open_early(note, replay.verifier)  # fail early, before replaying the whole log
         if replay.size - committed >= COMMIT_EVERY:
             replay.commit()
             replay.begin()
@@ -177,6 +182,33 @@ def _claimed(note: str) -> Checkpoint:
     if at < 0:
         raise Malformed("the source's checkpoint is not a signed note")
     return Checkpoint.from_text(note[: at + 1])
+
+
+def _open_early(note: str, genesis: Verifier) -> None:
+    """Fail early on a checkpoint the genesis key should have signed but did not. A note
+    signed under the origin by another key may be the operator's after a rotation (SPEC v2
+    §6): the final check, with the key its replayed key events give, decides."""
+    try:
+        _open(note, genesis)
+    except IntegrityError:
+        prefix = f"\u2014 {genesis.name} "
+        hashes = set()
+        for line in note.split("\n"):
+            if line.startswith(prefix):
+                try:
+                    hashes.add(base64.b64decode(line[len(prefix) :])[:4])
+                except ValueError:
+                    continue
+        if not hashes or genesis.hash in hashes:
+            raise
+
+
+def _check_given(conn: Any, given: Verifier) -> None:
+    """The key given with --vkey is one the operator's key events (replayed) gave it."""
+    if given.public.b64 not in {public for public, _, _ in identity.operator_keys(conn)}:
+        raise IntegrityError(
+            "the operator key given with --vkey is not one of the source's operator keys", seq=0
+        )
 
 
 def _open(note: str, verifier: Verifier) -> Checkpoint:
