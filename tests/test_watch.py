@@ -117,3 +117,39 @@ def test_watch_command_exit_codes(cast: Builder, tmp_path: Path, forge: bool) ->
         assert json.loads(done.stdout.splitlines()[-1])["alarm"]
     else:
         assert done.returncode == 0 and done.stdout == "" and done.stderr.startswith("ok: 0 entries")
+
+
+def test_watch_over_http_follows_a_real_server(cast: Builder, tmp_path: Path) -> None:
+    from test_serve import Server
+
+    b, led = cast, cast.ledger
+    folder = keys_dir(b, "farm-a", tmp_path / "keys")
+    state = tmp_path / "state.json"
+    server = Server(led.home, workers=1)
+    try:
+        run = [str(PROVENANCE), "watch", "--party", "farm-a", "--keys", str(folder), "--state", str(state)]
+        run += ["--server", server.url]
+        first = subprocess.run(run, capture_output=True, text=True, timeout=60)
+        assert first.returncode == 0, first.stderr
+        assert [json.loads(x)["type"] for x in first.stdout.splitlines()] == ["inception", "admission"]
+        b.rotate("operator")  # the operator's key changes: followed through its key events
+        b.origin("farm-a", "h-1", "cotton", "1", "kg", country="IN", produced_on="2025-05-01")
+        second = subprocess.run(run, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert [json.loads(x)["type"] for x in second.stdout.splitlines()] == ["material-origin"]
+        forge_append(led, b.envelope("material-origin", "farm-a", {**_origin("h-2")}, b.keys["operator"]))
+        third = subprocess.run(run, capture_output=True, text=True, timeout=60)
+        assert third.returncode == 1 and "ALARM" in third.stderr and "Traceback" not in third.stderr
+    finally:
+        server.stop()
+
+
+def _origin(lot: str) -> dict[str, Any]:
+    return {
+        "lot": lot,
+        "material": "cotton",
+        "quantity": {"amount": "1", "unit": "kg"},
+        "origin": {"country": "IN"},
+        "produced_on": "2025-05-01",
+        "certifications": [],
+    }
