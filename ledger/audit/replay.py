@@ -14,7 +14,7 @@ import sqlite3
 
 from ledger.crypto.keys import PublicKey
 from ledger.errors import IntegrityError, LedgerError, Malformed
-from ledger.model import identity, rules
+from ledger.model import rules
 from ledger.model.statements import ZERO_HASH, Entry
 from ledger.store import sqlite as store
 from ledger.tlog import merkle
@@ -90,25 +90,35 @@ class Replayer:
         return h
 
     def open_checkpoint(self, note: str, where: str) -> Checkpoint:
-        """The checkpoint in ``note`` if the operator's key for its size signed it (the key its
-        key events replayed so far give: SPEC v2 §6, checkpoints after an operator rotation
-        are signed with the new key). Raises ``IntegrityError``."""
+        """The checkpoint in ``note`` if the operator's key for its size signed it (the genesis
+        key, or the key of the operator's latest rotation among the entries it covers, as the
+        replayed ``keys`` table says). Raises ``IntegrityError``."""
         if self.verifier is None:
             raise Malformed(f"{where}: a checkpoint before the genesis entry")
-        error: LedgerError | None = None
         try:
-            size = Checkpoint.from_text(note[: note.rfind("\n\n") + 1]).size
-            keys = identity.keys_at(identity.operator_keys(self.conn), size) or [self.verifier.public.b64]
-            for public in keys:
+            size = Checkpoint.from_text(note[: note.find("\n\n") + 1]).size
+            verifiers = self.operator_verifiers(size)
+            for verifier in verifiers[:-1]:
                 try:
-                    return SignedCheckpoint.open(
-                        note, Verifier(self.verifier.name, PublicKey.from_b64(public))
-                    ).checkpoint
-                except LedgerError as e:
-                    error = e
+                    return SignedCheckpoint.open(note, verifier).checkpoint
+                except LedgerError:
+                    continue
+            return SignedCheckpoint.open(note, verifiers[-1]).checkpoint
         except LedgerError as e:
-            error = e
-        raise IntegrityError(f"{where}: checkpoint does not verify: {error}") from error
+            raise IntegrityError(f"{where}: checkpoint does not verify: {e}") from e
+
+    def operator_verifiers(self, size: int) -> list[Verifier]:
+        """The operator keys that may sign the checkpoint of ``size``: entries ``0 … size − 1``
+        decide (a rotation at seq r is signed under the old key, checkpoints after it under the
+        new). Falls back to the genesis key."""
+        assert self.verifier is not None
+        rows = self.conn.execute(
+            "SELECT public FROM keys WHERE party = 'operator' AND from_seq < ?"
+            " AND (until_seq IS NULL OR until_seq >= ?) ORDER BY from_seq",
+            (size, size),
+        ).fetchall()
+        origin = self.verifier.name
+        return [Verifier(origin, PublicKey.from_b64(str(r[0]))) for r in rows] or [self.verifier]
 
     def checkpoint(self, note: str, where: str) -> Checkpoint:
         """Keep ``note`` if it is signed by the operator and commits to the entries so far."""
