@@ -810,6 +810,7 @@ def document() -> dict[str, Any]:
                 {
                     "400": error("not a GTIN, batch or date"),
                     "404": error("no such product batch or credential"),
+                    "413": error("the trace involves more entries than the server's limit"),
                     **DEFAULT,
                 },
             ),
