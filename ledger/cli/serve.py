@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from ledger.cli.commands import clean_errors, home_option
+from ledger.cli.commands import chosen_db, clean_errors, home_option
 from ledger.core.ledger import default_home
+from ledger.store.database import DB_ENV
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -78,6 +79,9 @@ def register(main: click.Group) -> None:
     ) -> None:
         """Serve the web app and API on gunicorn (a production WSGI server)."""
         base = base_url or os.environ.get("PROVENANCE_BASE_URL") or None
+        db = chosen_db()
+        if db:  # the workers open their ledgers from the environment they inherit
+            os.environ[DB_ENV] = db
         serve(home or default_home(), host, port, workers, threads, base, access_log)
 
     @main.command("demo")
