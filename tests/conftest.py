@@ -84,7 +84,11 @@ BOTH_BACKENDS = {
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
+    chosen = any(
+        m.args and "backend" in str(m.args[0]).split(",")
+        for m in metafunc.definition.iter_markers("parametrize")
+    )
+    if "backend" in metafunc.fixturenames and not chosen:
         module = metafunc.module.__name__.rsplit(".", 1)[-1]
         both = module in BOTH_BACKENDS
         metafunc.parametrize("backend", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True)

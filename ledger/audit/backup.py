@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ledger.core.ledger import DB_NAME, KEY_NAME, Ledger
 from ledger.crypto.canonical import parse
@@ -32,17 +32,24 @@ BATCH = 5000
 def export(ledger: Ledger, out: IO[bytes]) -> int:
     """Write every entry and checkpoint as JSON Lines; return the number of entries."""
     n = 0
+    for seq, line in export_lines(ledger):
+        out.write(line + b"\n")
+        n = seq + 1 if seq is not None else n
+    return n
+
+
+def export_lines(ledger: Ledger) -> Iterator[tuple[int | None, bytes]]:
+    """The export's lines, in one snapshot: (seq, entry bytes) or (None, checkpoint line)."""
     with store.read_transaction(ledger.conn):
         checkpoints = ledger.conn.execute("SELECT size, note FROM checkpoints ORDER BY size")
         pending = checkpoints.fetchone()
         for seq, canonical, _ in store.iter_entries(ledger.conn):
-            out.write(canonical + b"\n")
+            yield seq, canonical
             n = seq + 1
             while pending is not None and pending[0] <= n:
                 if pending[0] == n:
-                    out.write(json.dumps({"checkpoint": pending[1]}).encode() + b"\n")
+                    yield None, json.dumps({"checkpoint": pending[1]}).encode()
                 pending = checkpoints.fetchone()
-    return n
 
 
 def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -73,63 +80,10 @@ def import_ledger(lines: Iterable[tuple[int, bytes]], home: Path, operator_key: 
 
 def _import(lines: Iterable[tuple[int, bytes]], home: Path, operator_key: Path | None) -> Ledger:
     conn = store.connect(home / DB_NAME)
-    store.create_schema(conn)
-    frontier = Frontier()
-    prev = ZERO_HASH
-    verifier: Verifier | None = None
-    nodes: list[tuple[int, int, bytes]] = []
-    conn.execute("BEGIN IMMEDIATE")
-    count = 0
-    for lineno, raw in lines:
-        where = f"line {lineno}"
-        if raw.startswith(b'{"checkpoint"'):
-            if verifier is None:
-                raise Malformed(f"{where}: a checkpoint before the genesis entry")
-            note = parse(raw)["checkpoint"]
-            try:
-                cp = SignedCheckpoint.open(note, verifier).checkpoint
-            except LedgerError as e:
-                raise IntegrityError(f"{where}: checkpoint does not verify: {e}") from e
-            if cp.size != frontier.size or cp.root != frontier.root():
-                raise IntegrityError(f"{where}: checkpoint for size {cp.size} does not match the entries")
-            store.insert_nodes(conn, nodes)
-            nodes = []
-            store.insert_checkpoint(conn, cp.size, cp.root, note)
-            continue
-        try:
-            entry = Entry.from_canonical(raw)
-        except LedgerError as e:
-            raise Malformed(f"{where}: not a canonical entry: {e}") from e
-        if entry.seq != frontier.size or entry.prev != prev:
-            raise IntegrityError(f"{where}: entry {entry.seq} does not continue the chain at {frontier.size}")
-        st = entry.statement
-        if entry.seq == 0:
-            origin = check_origin(str(st.body.get("origin", "")))
-            verifier = Verifier(origin, PublicKey.from_b64(st.body["key"]))
-            store.set_meta(conn, "origin", origin)
-            store.set_meta(conn, "format", "provenance-ledger/v1")
-        try:
-            rules.apply(conn, entry.seq, entry.envelope, entry.recorded_at)
-        except LedgerError as e:
-            raise IntegrityError(f"{where}: entry {entry.seq} breaks a rule: {e}") from e
-        h = leaf_hash(raw)
-        store.insert_entry(conn, entry.seq, h, raw, st.type, st.issuer, st.id, entry.recorded_at)
-        nodes.extend(frontier.append(h))
-        prev = h.hex()
-        count += 1
-        if count % BATCH == 0:
-            store.insert_nodes(conn, nodes)
-            nodes = []
-            conn.execute("COMMIT")
-            conn.execute("BEGIN IMMEDIATE")
-    store.insert_nodes(conn, nodes)
-    conn.execute("COMMIT")
-    if verifier is None:
-        raise Malformed("the export holds no entries")
-    latest = store.latest_checkpoint(conn)
-    if latest is None or latest[0] != frontier.size:
-        raise IntegrityError(f"the export has no checkpoint for its final size {frontier.size}")
-    conn.close()
+    try:
+        verifier = load(lines, conn)
+    finally:
+        conn.close()
     if operator_key is not None:
         key = PrivateKey.load(operator_key)
         if key.public != verifier.public:
@@ -137,6 +91,74 @@ def _import(lines: Iterable[tuple[int, bytes]], home: Path, operator_key: Path |
         shutil.copyfile(operator_key, home / KEY_NAME)
         (home / KEY_NAME).chmod(0o600)
     return Ledger.open(home)
+
+
+def load(lines: Iterable[tuple[int, bytes]], conn: Any) -> Verifier:
+    """Create the schema on the empty database ``conn`` and fill it from exported lines,
+    replaying every rule and checking every checkpoint; return the genesis verifier."""
+    store.create_schema(conn)
+    frontier = Frontier()
+    prev = ZERO_HASH
+    verifier: Verifier | None = None
+    nodes: list[tuple[int, int, bytes]] = []
+    conn.execute("BEGIN IMMEDIATE")
+    count = 0
+    try:
+        for lineno, raw in lines:
+            where = f"line {lineno}"
+            if raw.startswith(b'{"checkpoint"'):
+                if verifier is None:
+                    raise Malformed(f"{where}: a checkpoint before the genesis entry")
+                note = parse(raw)["checkpoint"]
+                try:
+                    cp = SignedCheckpoint.open(note, verifier).checkpoint
+                except LedgerError as e:
+                    raise IntegrityError(f"{where}: checkpoint does not verify: {e}") from e
+                if cp.size != frontier.size or cp.root != frontier.root():
+                    raise IntegrityError(f"{where}: checkpoint for size {cp.size} does not match the entries")
+                store.insert_nodes(conn, nodes)
+                nodes = []
+                store.insert_checkpoint(conn, cp.size, cp.root, note)
+                continue
+            try:
+                entry = Entry.from_canonical(raw)
+            except LedgerError as e:
+                raise Malformed(f"{where}: not a canonical entry: {e}") from e
+            if entry.seq != frontier.size or entry.prev != prev:
+                raise IntegrityError(
+                    f"{where}: entry {entry.seq} does not continue the chain at {frontier.size}"
+                )
+            st = entry.statement
+            if entry.seq == 0:
+                origin = check_origin(str(st.body.get("origin", "")))
+                verifier = Verifier(origin, PublicKey.from_b64(st.body["key"]))
+                store.set_meta(conn, "origin", origin)
+                store.set_meta(conn, "format", "provenance-ledger/v1")
+            try:
+                rules.apply(conn, entry.seq, entry.envelope, entry.recorded_at)
+            except LedgerError as e:
+                raise IntegrityError(f"{where}: entry {entry.seq} breaks a rule: {e}") from e
+            h = leaf_hash(raw)
+            store.insert_entry(conn, entry.seq, h, raw, st.type, st.issuer, st.id, entry.recorded_at)
+            nodes.extend(frontier.append(h))
+            prev = h.hex()
+            count += 1
+            if count % BATCH == 0:
+                store.insert_nodes(conn, nodes)
+                nodes = []
+                conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+        store.insert_nodes(conn, nodes)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    if verifier is None:
+        raise Malformed("the export holds no entries")
+    latest = store.latest_checkpoint(conn)
+    if latest is None or latest[0] != frontier.size:
+        raise IntegrityError(f"the export has no checkpoint for its final size {frontier.size}")
+    return verifier
 
 
 def backup(ledger: Ledger, dest: Path) -> tuple[int, str]:

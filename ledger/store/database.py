@@ -105,13 +105,14 @@ def record(home: Path, where: str | Path) -> None:
             f.write(str(where) + "\n")
 
 
-def discard(home: Path, where: str | Path) -> None:
-    """Undo a failed ``init``: the SQLite files, or the tables created in PostgreSQL."""
+def discard(home: Path | None, where: str | Path) -> None:
+    """Undo a failed ``init`` or copy: the SQLite files, or the tables created in PostgreSQL."""
     if not is_url(where):
         for suffix in ("", "-wal", "-shm"):
             Path(str(where) + suffix).unlink(missing_ok=True)
         return
-    (home / URL_FILE).unlink(missing_ok=True)
+    if home is not None:
+        (home / URL_FILE).unlink(missing_ok=True)
     tables = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", store.RECORD_SCHEMA + store.DERIVED_SCHEMA)
     conn = connect(where)
     try:

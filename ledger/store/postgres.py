@@ -140,7 +140,11 @@ class Connection:
             self._in_txn = True
             # Take the append lock, then read: READ COMMITTED sees every commit made
             # before the lock was granted, so the head this writer reads is the latest.
-            self._run("SELECT pg_advisory_xact_lock(%s)", (dialect.APPEND_LOCK_KEY,))
+            try:
+                self._run("SELECT pg_advisory_xact_lock(%s)", (dialect.APPEND_LOCK_KEY,))
+            except sqlite3.Error:  # as SQLite's BEGIN IMMEDIATE: no lock, no transaction
+                self._finish("ROLLBACK")
+                raise
         else:
             self._run("BEGIN ISOLATION LEVEL REPEATABLE READ", ())
             self._in_txn = True
