@@ -38,6 +38,12 @@ _WORDS = [
     (re.compile(r"\)\s*WITHOUT\s+ROWID", re.I), ")"),
 ]
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\"?\w+\"?)\s*(\(([^)]*)\))?", re.I)
+# SQLite's query-planner hints: ``CROSS JOIN t ON`` fixes the join order (PostgreSQL
+# allows no ``ON`` after ``CROSS JOIN``: a plain join), ``INDEXED BY`` names the index.
+_HINTS = [
+    (re.compile(r"\bCROSS\s+JOIN\s+(\w+(?:\s+(?:AS\s+)?\w+)?)\s+ON\b", re.I), r"JOIN \1 ON"),
+    (re.compile(r"\s+(?:NOT\s+INDEXED|INDEXED\s+BY\s+\w+)\b", re.I), ""),
+]
 _INTO = re.compile(r"\bINTO\b", re.I)
 _VALUES_ONLY = re.compile(r"\bVALUES\s*\(", re.I)
 _SELECT = re.compile(r"\bSELECT\b", re.I)
@@ -88,6 +94,8 @@ def statement(sql: str, many: bool = False) -> Statement:
         rest = head.upper().split()[1:]
         return Statement("begin-write" if rest[:1] in (["IMMEDIATE"], ["EXCLUSIVE"]) else "begin-read")
     text = placeholders(head)
+    for pattern, repl in _HINTS:
+        text = pattern.sub(repl, text)
     m = _INSERT.match(text)
     if m is None or _ON_CONFLICT.search(text):
         return Statement("sql", text)
