@@ -272,3 +272,10 @@ def test_a_copy_that_differs_is_refused_and_removed(ledger: Ledger, cast: Builde
     with pytest.raises(IntegrityError, match="checkpoint does not verify"):
         copy_ledger(ledger, target)
     assert not target.exists()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_backup_of_a_postgresql_ledger_points_to_copy(ledger: Ledger, tmp_path: Path) -> None:
+    done = run("backup", str(tmp_path / "b.db"), "--home", str(ledger.home))
+    assert done.returncode == 1 and "provenance copy --to FILE" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "b.db").exists()

@@ -169,6 +169,11 @@ def backup(ledger: Ledger, dest: Path) -> tuple[int, str]:
     """
     if dest.exists():
         raise ConfigError(f"{dest} exists already")
+    if not isinstance(ledger.conn, sqlite3.Connection):
+        raise ConfigError(
+            "backup copies a SQLite ledger; on PostgreSQL use the database's own backups"
+            " (pg_basebackup, pg_dump) or 'provenance copy --to FILE'"
+        )
     target = sqlite3.connect(str(dest))
     try:
         ledger.conn.backup(target)
