@@ -14,7 +14,9 @@ Figures (printed as a table and written to artifacts/bench.json):
 - trace: a product with 6 tiers and 50 input lots on ledgers of 1,000 and 100,000
   entries (aim within 1.5x);
 - http: shopper page and inclusion proof latency over HTTP at both sizes; appends/s;
-- memory: peak RSS of `verify` at both sizes (flat: the ledger is streamed).
+- memory: peak RSS of `verify` at both sizes (flat: the ledger is streamed);
+- tiles: `provenance tiles` (first and incremental run) and `provenance mirror` at both sizes,
+  as ratios against `verify` of the same ledger (aim >= 1), with peak RSS (flat).
 """
 
 from __future__ import annotations
@@ -302,6 +304,12 @@ def bench_http(ledgers: dict[int, Ledger]) -> None:
     RESULTS["http"] = run(ledgers, BENCH_PRODUCTS, PROVENANCE)
 
 
+def bench_tiles(tmp: Path, ledgers: dict[int, Ledger]) -> None:
+    from bench_tiles import run
+
+    RESULTS["tiles"] = run(tmp, {n: led.home for n, led in ledgers.items()}, PROVENANCE, peak_rss_mib)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
@@ -315,11 +323,11 @@ def main() -> None:
         sizes = tuple(int(x) for x in args.sizes.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="provenance-bench-"))
     try:
-        want = set(args.only or ["submit", "proofs", "memory", "trace", "http"])
+        want = set(args.only or ["submit", "proofs", "memory", "trace", "http", "tiles"])
         if "submit" in want:
             bench_submit_verify(tmp, n_submit)
             print(json.dumps({k: RESULTS[k] for k in ("submit", "verify", "storage")}), flush=True)
-        if want & {"proofs", "memory", "trace", "http"}:
+        if want & {"proofs", "memory", "trace", "http", "tiles"}:
             ledgers = {n: grow(tmp / f"l{n}", f"bench.localhost/l{n}", n) for n in sizes}
             if "proofs" in want:
                 bench_proofs(ledgers)
@@ -329,6 +337,8 @@ def main() -> None:
                 bench_trace(ledgers)
             if "http" in want:
                 bench_http(ledgers)
+            if "tiles" in want:
+                bench_tiles(tmp, ledgers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out = ROOT / "artifacts"

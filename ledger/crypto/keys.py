@@ -140,11 +140,7 @@ class PrivateKey:
         """Write PEM PKCS#8 to a new file created with mode 0600 (never group/world readable)."""
         if passphrase is None:
             passphrase = env_passphrase()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(self.to_pem(passphrase))
-            f.flush()
-            os.fsync(f.fileno())
+        write_private_file(path, self.to_pem(passphrase))
 
     @classmethod
     def load(cls, path: Path, passphrase: bytes | None = None, *, strict_mode: bool = False) -> PrivateKey:
@@ -174,6 +170,16 @@ class PrivateKey:
         if not isinstance(key, Ed25519PrivateKey):
             raise ConfigError(f"key file {path} is not an Ed25519 key")
         return cls(key)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Create ``path`` with mode 0600 from its first byte: never an existing file, never
+    through a symbolic link planted at the path (``O_EXCL | O_NOFOLLOW``)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def env_passphrase() -> bytes | None:

@@ -59,7 +59,15 @@ def build_demo(home: Path, base_url: str = "http://127.0.0.1:8000") -> list[dict
     return products
 
 
-DEMO_FILES = {"ledger.db", "ledger.db-wal", "ledger.db-shm", "operator.key", "party-keys"}
+DEMO_FILES = {
+    "ledger.db",
+    "ledger.db-wal",
+    "ledger.db-shm",
+    "operator.key",
+    "party-keys",
+    "witnesses",
+    "demo-witnesses",
+}
 
 
 def _check_replaceable(home: Path) -> None:

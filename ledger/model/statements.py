@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.crypto.canonical import jcs, parse
+from ledger.crypto.canonical import MAX_SAFE_INTEGER, jcs, parse
 from ledger.crypto.keys import PublicKey, b64, statement_message, unb64
 from ledger.errors import InvalidField, Malformed, MissingField, TooLarge, UnknownField, UnknownType
 from ledger.model import fields as f
 from ledger.tlog.merkle import leaf_hash
+from ledger.tlog.tiles import MAX_ENTRY_BYTES  # one record of a C2SP entry bundle
 
 MAX_STATEMENT_BYTES = 64 * 1024
 # A sender may escape every character (\u0041 is 6 bytes for 1 canonical byte), so an
@@ -132,7 +133,9 @@ BODIES: dict[str, f.Validator] = {
             "description": (False, f.text(4000)),
         }
     ),
-    "revocation": f.obj({"entry": (True, f.integer(0, 2**53)), "reason": (True, f.text(f.MAX_TEXT))}),
+    "revocation": f.obj(
+        {"entry": (True, f.integer(0, MAX_SAFE_INTEGER)), "reason": (True, f.text(f.MAX_TEXT))}
+    ),
 }
 TYPES = tuple(BODIES)
 
@@ -329,6 +332,12 @@ class Entry:
             + envelope.statement.canonical
             + b"}"
         )
+        if len(canonical) > MAX_ENTRY_BYTES:
+            raise TooLarge(
+                f"the entry would be {len(canonical)} bytes canonical, over the limit of"
+                f" {MAX_ENTRY_BYTES} (one record of a tile's entry bundle)",
+                field="statement",
+            )
         return cls(seq, prev, recorded_at, envelope, canonical)
 
     @classmethod
@@ -359,7 +368,7 @@ class Entry:
         obj = parse(data, walk=False)  # validated field by field, then re-encoded below
         if not isinstance(obj, dict) or set(obj) != {"seq", "prev", "recorded_at", "statement", "signature"}:
             raise Malformed("entry must have exactly seq, prev, recorded_at, statement, signature")
-        f.integer(0, 2**53)(obj["seq"], "seq")
+        f.integer(0, MAX_SAFE_INTEGER)(obj["seq"], "seq")
         f.pattern(re.compile(r"[0-9a-f]{64}"), "a hash")(obj["prev"], "prev")
         f.timestamp(obj["recorded_at"], "recorded_at")
         envelope = Envelope.from_json({"statement": obj["statement"], "signature": obj["signature"]})
