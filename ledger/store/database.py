@@ -17,6 +17,7 @@ from ledger.errors import ConfigError
 from ledger.store import sqlite as store
 
 DB_ENV = "PROVENANCE_DB"
+READ_DB_ENV = "PROVENANCE_READ_DB"  # a server's read replica (``serve --read-db``)
 URL_FILE = "database.url"
 SQLITE_FILE = "ledger.db"
 URL_SCHEMES = ("postgresql://", "postgres://")
