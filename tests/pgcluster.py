@@ -79,6 +79,29 @@ class Cluster:
             f.writelines(f"{k} = {v}\n" for k, v in conf.items())
         return self
 
+    def standby(self) -> Cluster:
+        """A streaming replica of this (running) cluster: ``pg_basebackup -R`` into a new
+        folder, with its own socket folder; started, read-only, replaying as it streams."""
+        replica = Cluster(bindir=self.bindir)
+        replica._pg(
+            [
+                self.tool("pg_basebackup"),
+                "-D",
+                str(replica.data),
+                "-h",
+                str(self.socket_dir),
+                "-U",
+                SUPERUSER,
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ]  # fmt: skip
+        )
+        with open(replica.data / "postgresql.conf", "a") as f:
+            f.write(f"unix_socket_directories = '{replica.socket_dir}'\nhot_standby = on\n")
+        return replica.start()
+
     def start(self) -> Cluster:
         self._pg([self.tool("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start"])
         return self
