@@ -15,24 +15,31 @@ psycopg 3, so one text of SQL runs on both backends (``dialect`` rewrites it):
   appenders in any number of processes and machines take turns, each reading the head
   only once it holds the lock: the log cannot fork;
 * every commit is durable before it returns (``synchronous_commit = on``);
-* a connection the server dropped (a restart, a fail-over) is opened again at the next
-  statement outside a transaction; inside one, the statement fails and the transaction is
-  lost, never half applied.
+* connections come from one pool per process and database (psycopg_pool): a statement
+  outside a transaction borrows one, a transaction keeps one until it ends, so a server's
+  many threads share a bounded number of connections (``$PROVENANCE_DB_POOL``, 10);
+* a connection the server dropped (a restart, a fail-over) fails the statement it was
+  running and leaves the pool; the next statement gets a fresh one. Inside a transaction
+  the transaction is lost, never half applied.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
-from psycopg import pq
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ledger.store import dialect
 
 LOCK_TIMEOUT = "60s"  # as SQLite's busy timeout
 CONNECT_TIMEOUT = 10
+POOL_SIZE_ENV = "PROVENANCE_DB_POOL"  # connections per process and database (default 10)
+POOL_WAIT = 10  # seconds to wait for a free (or new) connection before answering "busy"
 
 
 class _NoRows:
@@ -51,31 +58,25 @@ class _NoRows:
 
 
 class Connection:
+    """One ledger's handle on a PostgreSQL database, drawing its connections from the
+    process's pool for that database: a statement outside a transaction borrows one for
+    the statement, a transaction keeps one from ``BEGIN`` to ``COMMIT``/``ROLLBACK``."""
+
     dialect = "postgresql"
 
     def __init__(self, url: str, *, readonly: bool = False) -> None:
         self.url = url
         self.readonly = readonly
         self._keys: dict[str, tuple[str, ...]] = {}
-        self._in_txn = False
-        self._conn = self._connect()
-
-    def _connect(self) -> psycopg.Connection[Any]:
-        try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-            conn.execute("SET synchronous_commit = on")
-            conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-            if self.readonly:
-                conn.execute("SET default_transaction_read_only = on")
-        except psycopg.Error as e:
-            raise translate(e, f"cannot connect to {redact(self.url)}") from e
-        return conn
+        self._held: psycopg.Connection[Any] | None = None
+        self._pool: ConnectionPool | None = None
+        self._pool = _pools.acquire(url, readonly)
 
     # -- the sqlite3.Connection subset ------------------------------------------------
 
     @property
     def in_transaction(self) -> bool:
-        return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
+        return self._held is not None
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         st = dialect.statement(sql)
@@ -86,8 +87,8 @@ class Connection:
             return _NoRows()
         word = st.text.split(None, 1)[0].upper() if st.text else ""
         if word in ("COMMIT", "ROLLBACK", "END") and " TO " not in st.text.upper():
-            return self._finish(st.text)
-        self._ready()
+            self._finish(st.text)
+            return _NoRows()
         text = st.text
         if st.upsert:
             text = text.replace("{conflict}", dialect.upsert_clause(st.columns, self._primary_key(st.table)))
@@ -98,30 +99,24 @@ class Connection:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
         st = dialect.statement(sql, many=True)
-        self._ready()
-        cur = self._conn.cursor()
-        try:
-            cur.executemany(st.text, list(rows))
-        except psycopg.Error as e:
-            raise translate(e) from e
-        return cur
+        return self._run(st.text, list(rows), many=True)
 
     def executescript(self, script: str) -> None:
         """Run a SQLite schema script (``CREATE … IF NOT EXISTS``), translated."""
-        self._ready()
-        try:
-            self._conn.execute(dialect.schema(script).encode())
-        except psycopg.Error as e:
-            raise translate(e) from e
+        self._run(dialect.schema(script), None)
 
     def close(self) -> None:
-        self._conn.close()
+        if self._held is not None:
+            self._release()
+        if self._pool is not None:
+            _pools.release(self.url, self.readonly)
+            self._pool = None
 
     def __del__(self) -> None:
-        """Close on garbage collection, as ``sqlite3`` does (handles cached per thread)."""
-        conn = getattr(self, "_conn", None)
-        if conn is not None and not conn.closed:
-            conn.close()
+        """Give the connection and the pool back on garbage collection, as ``sqlite3``
+        closes (handles cached per thread are never closed explicitly)."""
+        if getattr(self, "_pool", None) is not None:
+            self.close()
 
     def __enter__(self) -> Connection:
         return self
@@ -134,53 +129,77 @@ class Connection:
     # -- transactions -----------------------------------------------------------------
 
     def _begin(self, write: bool) -> None:
-        self._ready()
-        if write:
-            self._run("BEGIN ISOLATION LEVEL READ COMMITTED", ())
-            self._in_txn = True
-            # Take the append lock, then read: READ COMMITTED sees every commit made
-            # before the lock was granted, so the head this writer reads is the latest.
-            try:
+        if self._held is not None:
+            raise sqlite3.OperationalError("cannot start a transaction within a transaction")
+        self._held = self._borrow()
+        try:
+            if write:
+                self._run("BEGIN ISOLATION LEVEL READ COMMITTED", ())
+                # Take the append lock, then read: READ COMMITTED sees every commit made
+                # before the lock was granted, so the head this writer reads is the latest.
                 self._run("SELECT pg_advisory_xact_lock(%s)", (dialect.APPEND_LOCK_KEY,))
-            except sqlite3.Error:  # as SQLite's BEGIN IMMEDIATE: no lock, no transaction
-                self._finish("ROLLBACK")
-                raise
-        else:
-            self._run("BEGIN ISOLATION LEVEL REPEATABLE READ", ())
-            self._in_txn = True
+            else:
+                self._run("BEGIN ISOLATION LEVEL REPEATABLE READ", ())
+        except BaseException:  # as SQLite's BEGIN IMMEDIATE: no lock, no transaction
+            self._release()
+            raise
 
-    def _finish(self, text: str) -> Any:
-        was, self._in_txn = self._in_txn, False
-        if self._conn.broken or self._conn.closed:
-            if text.upper().startswith("ROLLBACK"):
-                return _NoRows()  # the server already dropped the transaction with the connection
-            raise sqlite3.OperationalError(
-                f"database unreachable: the connection to {redact(self.url)} was lost before"
-                " the commit; the transaction did not commit"
-            )
-        if not was and not self.in_transaction:
-            return _NoRows()
-        return self._run(text, ())
-
-    def _ready(self) -> None:
-        """Open the connection again if the server dropped it, unless a transaction was
-        open on it (that transaction is gone: the caller must learn it failed)."""
-        if not (self._conn.broken or self._conn.closed):
+    def _finish(self, text: str) -> None:
+        conn = self._held
+        if conn is None:
             return
-        if self._in_txn:
+        try:
+            if conn.broken or conn.closed:
+                if text.upper().startswith("ROLLBACK"):
+                    return  # the server dropped the transaction with the connection
+                raise sqlite3.OperationalError(
+                    f"database unreachable: the connection to {redact(self.url)} was lost before"
+                    " the commit; the transaction did not commit"
+                )
+            self._run(text, ())
+        finally:
+            self._release()
+
+    def _borrow(self) -> psycopg.Connection[Any]:
+        assert self._pool is not None, "the connection is closed"
+        try:
+            return self._pool.getconn()
+        except PoolTimeout as e:
+            raise sqlite3.OperationalError(
+                f"database unreachable: no connection to {redact(self.url)} within {POOL_WAIT} s"
+            ) from e
+
+    def _release(self) -> None:
+        """Give the transaction's connection back (the pool rolls back what is left open
+        and drops a broken connection)."""
+        conn, self._held = self._held, None
+        if conn is not None and self._pool is not None:
+            self._pool.putconn(conn)
+
+    def _run(
+        self, text: str, params: Sequence[Any] | dict[str, Any] | None, many: bool = False
+    ) -> psycopg.Cursor[Any]:
+        conn = self._held
+        if conn is not None and (conn.broken or conn.closed):
             raise sqlite3.OperationalError(
                 f"database unreachable: the connection to {redact(self.url)} was lost mid-transaction;"
                 " nothing of it was committed"
             )
-        self._conn = self._connect()
-
-    def _run(self, text: str, params: Sequence[Any] | dict[str, Any]) -> psycopg.Cursor[Any]:
-        cur = self._conn.cursor()
+        borrowed = conn is None
+        if conn is None:
+            conn = self._borrow()
         try:
-            cur.execute(text.encode(), params)
+            cur = conn.cursor()
+            if many:
+                cur.executemany(text.encode(), params)  # type: ignore[arg-type]  # rows, a list
+            else:
+                cur.execute(text.encode(), params)
+            return cur  # a client-side cursor: its rows are already here
         except psycopg.Error as e:
             raise translate(e) from e
-        return cur
+        finally:
+            if borrowed and self._pool is not None:
+                self._pool.putconn(conn)
 
     def _primary_key(self, table: str) -> tuple[str, ...]:
         key = self._keys.get(table)
@@ -228,3 +247,61 @@ def redact(url: str) -> str:
         creds, _, host = rest.rpartition("@")
         return f"{head}://{creds.split(':', 1)[0]}:***@{host}"
     return url
+
+
+def _configure(conn: psycopg.Connection[Any], readonly: bool) -> None:
+    """Every connection's settings: durable commits, the lock wait, read-only if asked."""
+    conn.execute("SET synchronous_commit = on")
+    conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+    if readonly:
+        conn.execute("SET default_transaction_read_only = on")
+
+
+class _Pools:
+    """One connection pool per process, database and mode, shared by every ``Connection``
+    on it and closed with the last one. Keyed by process id: a pool inherited across a fork
+    (gunicorn's workers) is never used."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pools: dict[tuple[int, str, bool], list[Any]] = {}
+
+    def acquire(self, url: str, readonly: bool) -> ConnectionPool:
+        key = (os.getpid(), url, readonly)
+        with self._lock:
+            entry = self._pools.get(key)
+            if entry is None:
+                # Fail now, with the server's own words, on a URL that cannot connect.
+                try:
+                    with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as probe:
+                        _configure(probe, readonly)
+                except psycopg.Error as e:
+                    raise translate(e, f"cannot connect to {redact(url)}") from e
+                pool = ConnectionPool(
+                    url,
+                    kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+                    min_size=0,
+                    max_size=int(os.environ.get(POOL_SIZE_ENV) or 10),
+                    configure=lambda conn: _configure(conn, readonly),
+                    timeout=POOL_WAIT,
+                    open=True,
+                    name=f"provenance-{redact(url)}",
+                )
+                entry = self._pools[key] = [pool, 0]
+            entry[1] += 1
+            return entry[0]  # type: ignore[no-any-return]
+
+    def release(self, url: str, readonly: bool) -> None:
+        key = (os.getpid(), url, readonly)
+        with self._lock:
+            entry = self._pools.get(key)
+            if entry is None:
+                return
+            entry[1] -= 1
+            if entry[1] > 0:
+                return
+            del self._pools[key]
+        entry[0].close()
+
+
+_pools = _Pools()
