@@ -284,6 +284,7 @@ class _Pools:
                     max_size=int(os.environ.get(POOL_SIZE_ENV) or 10),
                     configure=lambda conn: _configure(conn, readonly),
                     timeout=POOL_WAIT,
+                    num_workers=1,
                     open=True,
                     name=f"provenance-{redact(url)}",
                 )
