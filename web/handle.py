@@ -72,4 +72,14 @@ def _committer(app: Flask) -> GroupCommitter:
 
 
 def register(app: Flask) -> None:
-    """Nothing to close per request: handles live as long as their thread or process."""
+    """Handles live as long as their thread or process; after each request, a handle on a
+    pooled database (PostgreSQL) gives its connection back to the process's pool."""
+
+    @app.teardown_appcontext
+    def give_back(_: BaseException | None) -> None:
+        cached = getattr(_local, "ledgers", None)
+        if cached is not None and cached[0] == os.getpid():
+            for ledger in cached[1].values():
+                release = getattr(ledger.conn, "release_idle", None)
+                if release is not None:
+                    release()

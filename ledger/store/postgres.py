@@ -15,9 +15,9 @@ psycopg 3, so one text of SQL runs on both backends (``dialect`` rewrites it):
   appenders in any number of processes and machines take turns, each reading the head
   only once it holds the lock: the log cannot fork;
 * every commit is durable before it returns (``synchronous_commit = on``);
-* connections come from one pool per process and database (psycopg_pool): a statement
-  outside a transaction borrows one, a transaction keeps one until it ends, so a server's
-  many threads share a bounded number of connections (``$PROVENANCE_DB_POOL``, 10);
+* connections come from one pool per process and database (psycopg_pool), borrowed until
+  ``release_idle`` (after each web request) or ``close``, so a server's many threads share
+  a bounded number of connections (``$PROVENANCE_DB_POOL``, 10);
 * a connection the server dropped (a restart, a fail-over) fails the statement it was
   running and leaves the pool; the next statement gets a fresh one. Inside a transaction
   the transaction is lost, never half applied.
@@ -58,9 +58,10 @@ class _NoRows:
 
 
 class Connection:
-    """One ledger's handle on a PostgreSQL database, drawing its connections from the
-    process's pool for that database: a statement outside a transaction borrows one for
-    the statement, a transaction keeps one from ``BEGIN`` to ``COMMIT``/``ROLLBACK``."""
+    """One ledger's handle on a PostgreSQL database, with connections from the process's
+    pool for that database. It keeps the connection it borrowed until ``release_idle`` (the
+    web app calls it after each request) or ``close``, so a run of statements pays for one
+    borrow; a transaction always runs on one connection."""
 
     dialect = "postgresql"
 
@@ -68,7 +69,8 @@ class Connection:
         self.url = url
         self.readonly = readonly
         self._keys: dict[str, tuple[str, ...]] = {}
-        self._held: psycopg.Connection[Any] | None = None
+        self._conn: psycopg.Connection[Any] | None = None
+        self._in_txn = False
         self._pool: ConnectionPool | None = None
         self._pool = _pools.acquire(url, readonly)
 
@@ -76,7 +78,7 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
-        return self._held is not None
+        return self._in_txn
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         st = dialect.statement(sql)
@@ -105,9 +107,14 @@ class Connection:
         """Run a SQLite schema script (``CREATE … IF NOT EXISTS``), translated."""
         self._run(dialect.schema(script), None)
 
+    def release_idle(self) -> None:
+        """Give the borrowed connection back to the pool, unless a transaction is open."""
+        if not self._in_txn:
+            self._give_back()
+
     def close(self) -> None:
-        if self._held is not None:
-            self._release()
+        self._in_txn = False
+        self._give_back()  # the pool rolls back a transaction left open
         if self._pool is not None:
             _pools.release(self.url, self.readonly)
             self._pool = None
@@ -129,65 +136,67 @@ class Connection:
     # -- transactions -----------------------------------------------------------------
 
     def _begin(self, write: bool) -> None:
-        if self._held is not None:
+        if self._in_txn:
             raise sqlite3.OperationalError("cannot start a transaction within a transaction")
-        self._held = self._borrow()
-        try:
-            if write:
-                self._run("BEGIN ISOLATION LEVEL READ COMMITTED", ())
-                # Take the append lock, then read: READ COMMITTED sees every commit made
-                # before the lock was granted, so the head this writer reads is the latest.
+        self._run(
+            "BEGIN ISOLATION LEVEL READ COMMITTED" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ", ()
+        )
+        self._in_txn = True
+        if write:
+            # Take the append lock, then read: READ COMMITTED sees every commit made
+            # before the lock was granted, so the head this writer reads is the latest.
+            try:
                 self._run("SELECT pg_advisory_xact_lock(%s)", (dialect.APPEND_LOCK_KEY,))
-            else:
-                self._run("BEGIN ISOLATION LEVEL REPEATABLE READ", ())
-        except BaseException:  # as SQLite's BEGIN IMMEDIATE: no lock, no transaction
-            self._release()
-            raise
+            except BaseException:  # as SQLite's BEGIN IMMEDIATE: no lock, no transaction
+                self._finish("ROLLBACK")
+                raise
 
     def _finish(self, text: str) -> None:
-        conn = self._held
-        if conn is None:
+        if not self._in_txn:
             return
-        try:
-            if conn.broken or conn.closed:
-                if text.upper().startswith("ROLLBACK"):
-                    return  # the server dropped the transaction with the connection
-                raise sqlite3.OperationalError(
-                    f"database unreachable: the connection to {redact(self.url)} was lost before"
-                    " the commit; the transaction did not commit"
-                )
-            self._run(text, ())
-        finally:
-            self._release()
+        self._in_txn = False
+        conn = self._conn
+        if conn is None or conn.broken or conn.closed:
+            self._give_back()
+            if text.upper().startswith("ROLLBACK"):
+                return  # the server dropped the transaction with the connection
+            raise sqlite3.OperationalError(
+                f"database unreachable: the connection to {redact(self.url)} was lost before"
+                " the commit; the transaction did not commit"
+            )
+        self._run(text, ())
 
-    def _borrow(self) -> psycopg.Connection[Any]:
+    def _connection(self) -> psycopg.Connection[Any]:
+        """The connection to run on: the one held, or (outside a transaction) a good one
+        from the pool in place of one the server dropped."""
+        conn = self._conn
+        if conn is not None and not (conn.broken or conn.closed):
+            return conn
+        if self._in_txn:
+            raise sqlite3.OperationalError(
+                f"database unreachable: the connection to {redact(self.url)} was lost mid-transaction;"
+                " nothing of it was committed"
+            )
+        self._give_back()
         assert self._pool is not None, "the connection is closed"
         try:
-            return self._pool.getconn()
+            self._conn = self._pool.getconn()
         except PoolTimeout as e:
             raise sqlite3.OperationalError(
                 f"database unreachable: no connection to {redact(self.url)} within {POOL_WAIT} s"
             ) from e
+        return self._conn
 
-    def _release(self) -> None:
-        """Give the transaction's connection back (the pool rolls back what is left open
-        and drops a broken connection)."""
-        conn, self._held = self._held, None
+    def _give_back(self) -> None:
+        """Return the borrowed connection (the pool drops a broken one)."""
+        conn, self._conn = self._conn, None
         if conn is not None and self._pool is not None:
             self._pool.putconn(conn)
 
     def _run(
         self, text: str, params: Sequence[Any] | dict[str, Any] | None, many: bool = False
     ) -> psycopg.Cursor[Any]:
-        conn = self._held
-        if conn is not None and (conn.broken or conn.closed):
-            raise sqlite3.OperationalError(
-                f"database unreachable: the connection to {redact(self.url)} was lost mid-transaction;"
-                " nothing of it was committed"
-            )
-        borrowed = conn is None
-        if conn is None:
-            conn = self._borrow()
+        conn = self._connection()
         try:
             cur = conn.cursor()
             if many:
@@ -197,9 +206,6 @@ class Connection:
             return cur  # a client-side cursor: its rows are already here
         except psycopg.Error as e:
             raise translate(e) from e
-        finally:
-            if borrowed and self._pool is not None:
-                self._pool.putconn(conn)
 
     def _primary_key(self, table: str) -> tuple[str, ...]:
         key = self._keys.get(table)
