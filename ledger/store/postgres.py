@@ -123,7 +123,10 @@ class Connection:
         """Give the connection and the pool back on garbage collection, as ``sqlite3``
         closes (handles cached per thread are never closed explicitly)."""
         if getattr(self, "_pool", None) is not None:
-            self.close()
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001, S110  (at interpreter exit the module is gone; nothing to give back)
+                pass
 
     def __enter__(self) -> Connection:
         return self
