@@ -25,6 +25,7 @@ psycopg 3, so one text of SQL runs on both backends (``dialect`` rewrites it):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -123,10 +124,8 @@ class Connection:
         """Give the connection and the pool back on garbage collection, as ``sqlite3``
         closes (handles cached per thread are never closed explicitly)."""
         if getattr(self, "_pool", None) is not None:
-            try:
+            with contextlib.suppress(Exception):  # at interpreter exit the module may be gone
                 self.close()
-            except Exception:  # noqa: BLE001, S110  (at interpreter exit the module is gone; nothing to give back)
-                pass
 
     def __enter__(self) -> Connection:
         return self
