@@ -21,11 +21,11 @@ import click
 
 from ledger.audit.verify import terminal_progress, verify_ledger
 from ledger.cli.documents import CHUNK, read_documents
-from ledger.core.ledger import DB_NAME, NEXT_KEY_NAME, Ledger, default_home, format_time, new_id, utc_now
+from ledger.core.ledger import NEXT_KEY_NAME, Ledger, default_home, format_time, new_id, utc_now
 from ledger.crypto.keys import PrivateKey
-from ledger.errors import ConfigError, LedgerError
+from ledger.errors import LedgerError
 from ledger.model.statements import Envelope, sign
-from ledger.store import sqlite as store
+from ledger.store import database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,13 +35,42 @@ def dumps(obj: Any) -> str:
 
 
 def home_option(f: F) -> F:
+    return db_option(
+        click.option(
+            "--home",
+            "home",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).",
+        )(f)
+    )
+
+
+def db_option(f: F) -> F:
+    """``--db URL``: the ledger's database, when it is not the home's own (see ``chosen_db``)."""
+
+    def remember(ctx: click.Context, _: click.Parameter, value: str | None) -> str | None:
+        if value:
+            ctx.meta[DB_CHOSEN] = value
+        return value
+
     return click.option(
-        "--home",
-        "home",
-        type=click.Path(file_okay=False, path_type=Path),
+        "--db",
+        expose_value=False,
+        callback=remember,
         default=None,
-        help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).",
+        help="The ledger's database: a postgresql:// URL or a SQLite file (default: $PROVENANCE_DB,"
+        " else the URL recorded by init in --home, else --home's ledger.db).",
     )(f)
+
+
+DB_CHOSEN = "provenance.db"
+
+
+def chosen_db() -> str | None:
+    """The ``--db`` given to the running command, if any."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(DB_CHOSEN) if ctx is not None else None
 
 
 def clean_errors(f: F) -> F:
@@ -68,7 +97,7 @@ def clean_errors(f: F) -> F:
 
 
 def open_ledger(home: Path | None, readonly: bool = False) -> Ledger:
-    return Ledger.open(home or default_home(), readonly=readonly)
+    return Ledger.open(home or default_home(), readonly=readonly, db=chosen_db())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,7 +119,7 @@ def main() -> None:
 def init(home: Path | None, origin: str, name: str | None) -> None:
     """Create a new ledger, the operator key and its next key; print the verifier key."""
     home = home or default_home()
-    with Ledger.init(home, origin, name=name) as ledger:
+    with Ledger.init(home, origin, name=name, db=chosen_db()) as ledger:
         click.echo(ledger.verifier.to_text())
     click.echo(
         f"the operator's next key is {home / NEXT_KEY_NAME}: move it offline; it is the only way to"
@@ -190,12 +219,10 @@ def verify(home: Path | None, checkpoint_file: Path | None, policy_file: Path | 
 
     external = checkpoint_file.read_text() if checkpoint_file else None
     witnesses = Policy.load(policy_file) if policy_file is not None else None
-    path = (home or default_home()) / DB_NAME
-    if not path.exists():
-        raise ConfigError(f"no ledger at {path.parent}: run 'provenance init --home {path.parent}' first")
+    where = database.existing(home or default_home(), chosen_db())
     # Not Ledger.open: the audit trusts nothing, genesis included, and reports what is broken.
     try:
-        conn = store.connect(path, readonly=True)
+        conn = database.connect(where, readonly=True)
     except sqlite3.DatabaseError as e:
         click.echo(f"the ledger file cannot be read as a ledger: {e}")
         sys.exit(1)

@@ -30,7 +30,7 @@ from ledger.errors import (
 )
 from ledger.model import identity, rules
 from ledger.model.statements import ZERO_HASH, Entry, Envelope, sign
-from ledger.store import cosignatures
+from ledger.store import cosignatures, database
 from ledger.store import sqlite as store
 from ledger.tlog import merkle
 from ledger.tlog.merkle import ConsistencyProof, Frontier, InclusionProof, Node
@@ -142,15 +142,20 @@ class Ledger:
         name: str | None = None,
         passphrase: bytes | None = None,
         clock: Clock = utc_now,
+        db: str | None = None,
     ) -> Ledger:
         """Create a ledger home: the operator key (mode 0600), the database and its genesis.
 
-        Raises ``ConfigError`` if ``home`` already holds a ledger or ``origin`` is not usable
-        as a note key name.
+        ``db``: a PostgreSQL URL (or a SQLite path) instead of ``home/ledger.db``; a URL is
+        recorded in the home. Raises ``ConfigError`` if ``home`` or the database already
+        holds a ledger or ``origin`` is not usable as a note key name.
         """
         check_origin(origin)
-        if (home / DB_NAME).exists() or (home / KEY_NAME).exists():
-            raise ConfigError(f"{home} already holds a ledger")
+        where = database.target(home, db)
+        if (home / KEY_NAME).exists() or database.holds_ledger(where):
+            raise ConfigError(
+                f"{home if (home / KEY_NAME).exists() else database.describe(where)} already holds a ledger"
+            )
         key, next_key = PrivateKey.generate(), PrivateKey.generate()
         genesis = sign(
             {  # validated before anything is written
@@ -171,38 +176,46 @@ class Ledger:
         try:
             key.save(home / KEY_NAME, passphrase)
             next_key.save(home / NEXT_KEY_NAME, passphrase)
-            conn = store.connect(home / DB_NAME)
+            conn = database.connect(where)
             store.create_schema(conn)
             with store.write_transaction(conn):
                 store.set_meta(conn, "origin", origin)
                 store.set_meta(conn, "format", "provenance-ledger/v1")
+            database.record(home, where)
             ledger = cls(home, conn, origin, Verifier(origin, key.public), clock)
             ledger._signer = Signer(origin, key)
             ledger.append_one(genesis)
         except BaseException:
-            for name_ in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", KEY_NAME, NEXT_KEY_NAME):
+            for name_ in (KEY_NAME, NEXT_KEY_NAME):
                 (home / name_).unlink(missing_ok=True)
+            database.discard(home, where)
             raise
         return ledger
 
     @classmethod
-    def open(cls, home: Path | None = None, *, clock: Clock = utc_now, readonly: bool = False) -> Ledger:
-        """Open an existing ledger home. Raises ``ConfigError`` if there is none."""
+    def open(
+        cls,
+        home: Path | None = None,
+        *,
+        clock: Clock = utc_now,
+        readonly: bool = False,
+        db: str | None = None,
+    ) -> Ledger:
+        """Open an existing ledger home (its database: ``db``, ``$PROVENANCE_DB``, the URL
+        recorded in the home, or ``ledger.db``). Raises ``ConfigError`` if there is none."""
         home = home or default_home()
-        path = home / DB_NAME
-        if not path.exists():
-            raise ConfigError(f"no ledger at {home}: run 'provenance init --home {home}' first")
-        conn = store.connect(path, readonly=readonly)
+        conn, path = database.open_existing(home, db, readonly=readonly)
         origin = store.get_meta(conn, "origin")
         row = store.entry_row(conn, 0)
         if origin is None or row is None:
-            raise ConfigError(f"{path} is not an initialised ledger")
+            raise ConfigError(f"{database.describe(path)} is not an initialised ledger")
         try:  # the key that signed genesis; ``verifier`` follows the operator's rotations
             genesis = json.loads(row[0])["statement"]["body"]
             verifier = Verifier(origin, PublicKey.from_b64(genesis["key"]))
         except (ValueError, KeyError, TypeError, LedgerError) as e:
             raise IntegrityError(
-                f"entry 0 (genesis) of {path} is damaged ({e}); run provenance verify", field="seq"
+                f"entry 0 (genesis) of {database.describe(path)} is damaged ({e}); run provenance verify",
+                field="seq",
             ) from e
         return cls(home, conn, origin, verifier, clock)
 

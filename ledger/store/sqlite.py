@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ledger.store import cosignatures
 from ledger.tlog.merkle import Node
 
@@ -142,8 +140,8 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    db = sqlite_utils.Database(conn)
-    db.executescript(RECORD_SCHEMA + DERIVED_SCHEMA + cosignatures.SCHEMA)
+    """Create the tables (on PostgreSQL the connection translates the script)."""
+    conn.executescript(RECORD_SCHEMA + DERIVED_SCHEMA + cosignatures.SCHEMA)
 
 
 @contextmanager
