@@ -45,6 +45,7 @@ class EntrySet:
         self._attestations: dict[str, list[Entry]] = {}
         self._registrations: dict[str, list[Entry]] = {}
         self._revocation: dict[int, Entry] = {}
+        self._receipts: dict[int, list[Entry]] = {}  # shipment seq -> its receipts
         self._touching: dict[str, list[Entry]] = {}  # lot -> entries naming it (SPEC §6 links)
         self.add(entries)
 
@@ -67,6 +68,8 @@ class EntrySet:
                     self._creator.setdefault(out["lot"], []).append(e)
             elif kind == "shipment":
                 self._shipments.setdefault(b["lot"], []).append(e)
+            elif kind == "receipt":
+                self._receipts.setdefault(b["shipment"], []).append(e)
             elif kind == "labor-attestation":
                 self._attestations.setdefault(b["facility"], []).append(e)
             elif kind == "party":
@@ -112,6 +115,16 @@ class EntrySet:
     def shipments(self, lot: str) -> list[Entry]:
         self._fetch("shipments", lot, lambda x: x.shipments(lot))
         return self._shipments.get(lot, [])
+
+    def receipt(self, shipment: int) -> Entry | None:
+        """The standing receipt of the shipment of entry ``shipment``, if its receiver signed
+        one (loaded with the lot's shipments: receipts are linked to the lot)."""
+        standing = [e for e in self._receipts.get(shipment, []) if e.seq not in self._revocation]
+        return standing[-1] if standing else None
+
+    def receipts(self, shipment: int) -> list[Entry]:
+        """Every receipt of the shipment, revoked ones too, oldest first."""
+        return self._receipts.get(shipment, [])
 
     def attestations(self, party: str) -> list[Entry]:
         self._fetch("attestations", party, lambda x: x.attestations(party))
@@ -159,9 +172,10 @@ class LedgerLoader:
         )
 
     def shipments(self, lot: str) -> list[int]:
+        """The lot's shipments and their receipts."""
         return self._seqs(
             "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq WHERE "
-            "l.kind = 'lot' AND l.value = ? AND e.type = 'shipment' AND l.seq < ?",
+            "l.kind = 'lot' AND l.value = ? AND e.type IN ('shipment', 'receipt') AND l.seq < ?",
             lot,
         )
 
@@ -214,6 +228,8 @@ def lots_named(e: Entry) -> list[str]:
     b, kind = e.statement.body, e.statement.type
     if kind in ("material-origin", "shipment"):
         return [b["lot"]]
+    if kind == "receipt":
+        return []  # its lot is its shipment's: the store links it, the trace finds it by shipment
     if kind == "transformation":
         return [x["lot"] for x in b["inputs"]] + [x["lot"] for x in b["outputs"]]
     if kind == "product":
