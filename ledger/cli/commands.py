@@ -355,10 +355,11 @@ def _register_more() -> None:
     """Commands of the modules that build on the core: trace and bundles, backups, the web
     app (whose heavy imports wait until serve or demo runs)."""
     from ledger.cli import ops as cli_ops
+    from ledger.cli import receive as cli_receive
     from ledger.cli import serve as web_cli
     from ledger.cli import trace as cli_trace
 
-    for module in (cli_trace, cli_ops, web_cli):
+    for module in (cli_trace, cli_ops, web_cli, cli_receive):
         module.register(main)
 
 

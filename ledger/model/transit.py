@@ -44,6 +44,18 @@ class Shipment:
     received_on: str | None
     revoked_by: int | None
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``GET /api/v1/parties/<id>/transit`` lists for a shipment in transit."""
+        return {
+            "shipment": self.seq,
+            "lot": self.lot,
+            "amount": self.amount,
+            "unit": self.unit,
+            "from": self.sender,
+            "to": self.receiver,
+            "shipped_on": self.shipped_on,
+        }
+
     @classmethod
     def from_row(cls, row: Any) -> Shipment:
         accepted = None if row[8] is None else bool(row[8])

@@ -67,8 +67,9 @@ def findings(
                     ATTENTION,
                     "unbounded-conversion",
                     party,
-                    f"{who} made {_plain(outs[unit])} {unit} from {used} {at}: the policy bounds no conversion "
-                    f"to {unit} for this process, so nothing checks that the quantity is plausible.",
+                    f"{who} made {_plain(outs[unit])} {unit} from {used} {at}: the policy bounds no "
+                    f"conversion to {unit} for this process, so nothing checks that the quantity is "
+                    "plausible.",
                     seq,
                 )
             )

@@ -104,6 +104,12 @@ def party(pid: str) -> Response:
     return jsonify(queries.party(get_ledger(), pid))
 
 
+@bp.get("/api/v1/parties/<pid>/transit")
+def party_transit(pid: str) -> Response:
+    """Shipments to and from the party that await their receiver's receipt (SPEC §6)."""
+    return jsonify(queries.transit(get_ledger(), pid))
+
+
 @bp.get("/api/v1/trace/<gtin>/<path:batch>")
 def trace(gtin: str, batch: str) -> Response:
     """The verifiable bundle (docs/trace-format.md). The batch is one percent-encoded segment."""
