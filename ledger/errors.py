@@ -185,6 +185,12 @@ class ConfigError(LedgerError):
     status, code = 500, "config"
 
 
+class ReadOnlyMirror(LedgerError):
+    """A mirror (``provenance mirror``) holds no operator key: it cannot append or sign."""
+
+    status, code = 403, "read-only-mirror"
+
+
 def all_error_classes() -> list[type[LedgerError]]:
     """Every concrete error class, for tests that check codes are unique and bodies well-formed."""
     seen: list[type[LedgerError]] = []

@@ -14,7 +14,7 @@ settings.register_profile("ci", derandomize=True, database=None, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
 
 
-# -- the core ledger (issue 2): a fresh ledger per test, as in Flask's tutorial ----------------
+# -- the core ledger: a fresh ledger per test, as in Flask's tutorial ----------------
 
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
@@ -201,7 +201,7 @@ def expect_refusal(submit: Callable[[Ledger, Any], Appended]) -> Callable[..., A
     return run
 
 
-# -- the web app (issue 4): Flask's tutorial fixtures over the same fresh ledger ---------------
+# -- the web app: Flask's tutorial fixtures over the same fresh ledger ---------------
 
 WEB_BASE_URL = "https://id.example.org"
 WEB_GTIN = "09506000134352"  # GS1's example GTIN-13 in its 14-digit form

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 SOURCE = Path(__file__).parent / "go" / "main.go"
+VECTORS_SOURCE = Path(__file__).parent / "go" / "vectors" / "main.go"
 DEFAULT_GOPATH = "/usr/share/gocode"
 
 
@@ -30,7 +31,7 @@ def _gopath() -> str:
 
 
 @functools.cache
-def _build() -> Path | str:
+def _build(source: Path = SOURCE) -> Path | str:
     """The verifier binary, or the reason it cannot be built here."""
     go = shutil.which("go")
     if go is None:
@@ -51,7 +52,7 @@ def _build() -> Path | str:
         "GOCACHE": os.environ.get("GOCACHE") or str(out / "cache"),
     }
     proc = subprocess.run(
-        [go, "build", "-o", str(binary), str(SOURCE)],
+        [go, "build", "-o", str(binary), str(source)],
         env=env,
         capture_output=True,
         text=True,
@@ -64,18 +65,19 @@ def _build() -> Path | str:
     return binary
 
 
-def go_binary() -> Path:
-    """The built verifier; skips the calling test when Go or x/mod is missing."""
-    built = _build()
+def go_binary(source: Path = SOURCE) -> Path:
+    """The built program of ``source`` (default: the verifier); skips the calling test when
+    Go or x/mod is missing."""
+    built = _build(source)
     if isinstance(built, str):
         pytest.skip(built)
     return built
 
 
-def go_verify(payload: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def go_verify(payload: dict[str, Any], source: Path = SOURCE) -> subprocess.CompletedProcess[str]:
     """Run the Go verifier on ``payload``; returncode 0 and stdout "ok\\n" mean accepted."""
     return subprocess.run(
-        [str(go_binary())],
+        [str(go_binary(source))],
         input=json.dumps(payload),
         capture_output=True,
         text=True,

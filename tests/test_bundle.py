@@ -1,4 +1,4 @@
-"""The verifiable bundle (issue 3): it verifies offline, and every kind of edit is caught.
+"""The verifiable bundle: it verifies offline, and every kind of edit is caught.
 
 Each tamper test is run twice: as is (the operator's signature no longer matches) and
 re-signed with the operator's key, as a dishonest operator could, to show the deeper check

@@ -198,17 +198,19 @@ def test_jcs_refuses_lone_surrogates(value: Any) -> None:
         canonical.jcs([value, "\U0001f600"])
 
 
-@pytest.mark.parametrize("value", [1.5, float("nan"), 2**53 + 1, -(2**53) - 1, b"bytes", {1, 2}, (1,)])
+@pytest.mark.parametrize(
+    "value", [1.5, float("nan"), 2**53, -(2**53), 2**53 + 1, -(2**53) - 1, b"bytes", {1, 2}, (1,)]
+)
 def test_check_value_refuses_what_jcs_cannot_carry(value: Any) -> None:
     with pytest.raises(Malformed):
         canonical.check_value({"k": [value]})
 
 
 def test_everything_parse_accepts_jcs_canonicalizes() -> None:
-    # 2^53 is inside SPEC §2's range (rfc8785 itself stops at 2^53 - 1), also on the
+    # 2^53 - 1 is the edge of SPEC v2 §2's range (I-JSON; v1 allowed 2^53), also on the
     # path that orders non-BMP keys by UTF-16 code units.
-    value = canonical.parse('{"n": 9007199254740992, "\\ud83d\\ude00": 1, "\\uffff": 2}')
-    assert canonical.jcs(value) == '{"n":9007199254740992,"\U0001f600":1,"\uffff":2}'.encode()
+    value = canonical.parse('{"n": 9007199254740991, "\\ud83d\\ude00": 1, "\\uffff": 2}')
+    assert canonical.jcs(value) == '{"n":9007199254740991,"\U0001f600":1,"\uffff":2}'.encode()
 
 
 # --- property: jcs == rfc8785 ----------------------------------------------------------------

@@ -393,13 +393,15 @@ def test_checkpoint_info_and_verify_against_the_kept_checkpoint(cli, inited, wor
     cp = SignedCheckpoint.open(note, inited).checkpoint
     assert (cp.origin, cp.size) == (ORIGIN, 7)
     info = json.loads(cli.ok("info", "--json", "--home", cli.home))
-    assert set(info) == {"origin", "vkey", "size", "root", "checkpoint"}
+    # SPEC v2 §14: the ledger's front also shows its witnesses (none here: no policy file)
     assert info == {
         "origin": ORIGIN,
         "vkey": inited.to_text(),
         "size": 7,
         "root": cp.root.hex(),
         "checkpoint": note,
+        "witnesses": [],
+        "quorum": None,
     }
     kept = cli.cwd / "kept.txt"
     kept.write_text(note)

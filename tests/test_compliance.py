@@ -1,4 +1,4 @@
-"""Compliance scenarios on realistic chains (issue 3): who had a valid labour audit when.
+"""Compliance scenarios on realistic chains: who had a valid labour audit when.
 
 Each scenario builds the T-shirt chain of ``tests/scenarios.py`` with ``Builder`` and checks
 the verdict and that the findings name the facility (and the indicator) at fault.

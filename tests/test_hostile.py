@@ -1,4 +1,4 @@
-"""Hostile input to the statement validator and the append path (issue 5).
+"""Hostile input to the statement validator and the append path.
 
 Random and mutated envelopes must end in exactly one of two ways: appended (and then the
 ledger still verifies), or refused with a ``LedgerError`` whose body has the SPEC §10 shape.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -721,22 +722,46 @@ def test_revoking_an_untouched_origin_retires_its_lot(cast, stocked, submit, exp
     assert verify_ledger(led.conn).ok
 
 
+def holdings(led, lot):
+    """Who holds what of ``lot``, as the derived state says."""
+    rows = led.conn.execute("SELECT party, balance FROM holdings WHERE lot = ?", (lot,)).fetchall()
+    return {party: Decimal(balance) for party, balance in rows if Decimal(balance)}
+
+
+def lot_exists(led, lot):
+    return led.conn.execute("SELECT 1 FROM lots WHERE lot = ?", (lot,)).fetchone() is not None
+
+
 def test_origin_can_be_revoked_once_its_shipments_are_revoked(cast, stocked):
-    b = cast
+    b, led = cast, cast.ledger
     wrong = b.origin("farm-a", "cot-3", "cotton", "100", "kg", country="IN", produced_on="2025-05-20")
     shipped = b.ship("farm-a", "cot-3", "60", "kg", "proc-a", "2025-05-21")
-    b.revoke("farm-a", shipped, "wrong buyer")  # all 100 kg are back with farm-a
+    assert holdings(led, "cot-3") == {"farm-a": 40, "proc-a": 60}
+    b.revoke("farm-a", shipped, "wrong buyer")
+    assert holdings(led, "cot-3") == {"farm-a": 100}  # all 100 kg are back with farm-a
     b.revoke("farm-a", wrong, "wrong field")
+    assert holdings(led, "cot-3") == {} and not lot_exists(led, "cot-3")
+    # the lot id is free again: the correction may carry it
+    b.origin("farm-a", "cot-3", "cotton", "90", "kg", country="IN", produced_on="2025-05-20")
+    assert holdings(led, "cot-3") == {"farm-a": 90}
+    assert verify_ledger(led.conn).ok
 
 
 def test_transformation_can_be_revoked_once_its_output_shipments_are_revoked(cast, stocked):
-    b = cast
+    b, led = cast, cast.ledger
+    before = holdings(led, "cot-1")
     spin = b.transform(
         "proc-a", "spinning", "2025-05-20", [("cot-1", "60", "kg")], [("yarn-3", "cotton yarn", "50", "kg")]
     )
     shipped = b.ship("proc-a", "yarn-3", "50", "kg", "make-a", "2025-05-21")
+    assert holdings(led, "yarn-3") == {"make-a": 50}
+    assert holdings(led, "cot-1") == before | {"proc-a": before["proc-a"] - 60}
     b.revoke("proc-a", shipped, "wrong buyer")
+    assert holdings(led, "yarn-3") == {"proc-a": 50}
     b.revoke("proc-a", spin, "wrong machine")
+    assert not lot_exists(led, "yarn-3") and holdings(led, "yarn-3") == {}
+    assert holdings(led, "cot-1") == before  # the inputs are back, to the last gram
+    assert verify_ledger(led.conn).ok
 
 
 def test_revoked_attestation_cannot_be_revoked_again(cast, stocked, expect_refusal):

@@ -1,4 +1,4 @@
-"""The API against its own OpenAPI document, fuzzed by schemathesis (issue 5: hostile input).
+"""The API against its own OpenAPI document, fuzzed by schemathesis (hostile input).
 
 Every operation of /api/openapi.json, with generated inputs (schemathesis' strategies,
 driven here by hypothesis directly): never a 5xx, every response as documented (status,

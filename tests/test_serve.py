@@ -43,11 +43,12 @@ def environment() -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, home: Path, workers: int = 2) -> None:
+    def __init__(self, home: Path, workers: int = 2, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = environment()
         env["PROVENANCE_BASE_URL"] = "https://labels.example"
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
             [
                 PROVENANCE,

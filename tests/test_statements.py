@@ -19,6 +19,7 @@ from ledger.crypto.keys import PrivateKey, b64
 from ledger.demo.builder import Builder
 from ledger.model.fields import ILO_INDICATORS
 from ledger.model.statements import MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, Envelope, Statement
+from ledger.tlog.tiles import MAX_ENTRY_BYTES
 
 DELETE = object()
 GTIN = "09506000134352"  # GS1's example GTIN, valid check digit
@@ -511,10 +512,36 @@ def _attestation_of_size(cast, stocked, size: int) -> tuple[dict[str, Any], Priv
     return statement, key
 
 
-def test_statement_of_exactly_64_kib_is_accepted(cast, stocked, sign_raw, submit):
-    statement, key = _attestation_of_size(cast, stocked, MAX_STATEMENT_BYTES)
+def _entry_overhead(seq: int) -> int:
+    """Bytes an entry adds around its statement's (SPEC §5: prev, recorded_at, seq, signature)."""
+    recorded_at = "2026-01-01T00:00:00.000Z"
+    return len(
+        f'{{"prev":"{"0" * 64}","recorded_at":"{recorded_at}","seq":{seq},'
+        f'"signature":{{"key_id":"{"0" * 16}","sig":"{"A" * 86}=="}},"statement":}}'
+    )
+
+
+def test_entry_of_exactly_65535_bytes_is_accepted(cast, stocked, sign_raw, submit):
+    # SPEC v2 §2: an entry's canonical bytes are at most 65,535 (one entry-bundle record);
+    # v1's 64 KiB statement no longer fits once it is wrapped in its entry.
+    size = MAX_ENTRY_BYTES - _entry_overhead(cast.ledger.size)
+    statement, key = _attestation_of_size(cast, stocked, size)
     appended = submit(cast.ledger, sign_raw(statement, key))
-    assert len(jcs(appended.entry.statement.data)) == 64 * 1024
+    assert len(appended.entry.canonical) == MAX_ENTRY_BYTES
+
+
+def test_entry_of_65536_bytes_is_refused_with_413(cast, stocked, sign_raw, expect_refusal):
+    size_before = cast.ledger.size
+    statement, key = _attestation_of_size(cast, stocked, MAX_ENTRY_BYTES + 1 - _entry_overhead(size_before))
+    err = expect_refusal(cast.ledger, sign_raw(statement, key), "too-large", 413, "statement")
+    assert str(MAX_ENTRY_BYTES) in err.message and "65536" in err.message
+    assert cast.ledger.size == size_before
+
+
+def test_statement_of_64_kib_is_refused_as_its_entry_is_too_long(cast, stocked, sign_raw, expect_refusal):
+    statement, key = _attestation_of_size(cast, stocked, MAX_STATEMENT_BYTES)
+    err = expect_refusal(cast.ledger, sign_raw(statement, key), "too-large", 413, "statement")
+    assert str(MAX_ENTRY_BYTES) in err.message
 
 
 def test_statement_over_64_kib_is_refused(cast, stocked, sign_raw, expect_refusal):

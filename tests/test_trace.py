@@ -1,4 +1,4 @@
-"""The trace graph (issue 3): tiers, custody routes, quantities, corrections, ``--at``, the
+"""The trace graph: tiers, custody routes, quantities, corrections, ``--at``, the
 index-only reads, and the ``provenance trace`` command as a real process."""
 
 from __future__ import annotations

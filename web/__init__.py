@@ -22,11 +22,14 @@ MAX_CONTENT_LENGTH = 512 * 1024  # above ledger.model.statements.MAX_ENVELOPE_BY
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask  # here, so `provenance` commands other than serve start fast
+    from flask.json.provider import DefaultJSONProvider
 
     app = Flask(__name__)
     app.config.update(
         PROVENANCE_HOME=str(default_home()),
         PROVENANCE_BASE_URL=os.environ.get("PROVENANCE_BASE_URL") or None,
+        # An independent verifier (provenance verifier DIR) the shopper's page links to.
+        PROVENANCE_VERIFIER_URL=os.environ.get("PROVENANCE_VERIFIER_URL") or None,
         # Group commit (ledger/group.py); PROVENANCE_GROUP_COMMIT=0 turns it off, to measure.
         PROVENANCE_GROUP_COMMIT=os.environ.get("PROVENANCE_GROUP_COMMIT", "1") != "0",
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
@@ -34,20 +37,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     if config:
         app.config.update(config)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    assert isinstance(app.json, DefaultJSONProvider)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # "//" is a 404, never a redirect to another resource
 
+    from web import errors, handle, host, security
     from web import errors, handle, security
+    from web.api import formats
     from web.api import routes as api
+    from web.api import tiles
     from web.pages import views
     from web.present import filters
 
+    host.register(app)
     handle.register(app)
     errors.register(app)
     security.register(app)
     filters.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(tiles.bp)
+    app.register_blueprint(formats.bp)
     app.register_blueprint(views.bp)
     return app

@@ -45,7 +45,7 @@ def get_ledger() -> Ledger:
 
 def append(envelope: Envelope) -> dict[str, Any]:
     """Append ``envelope``; return its entry view (SPEC §10 201 body) or raise its refusal."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy's, untyped
     if not app.config.get("PROVENANCE_GROUP_COMMIT", True):
         ledger = get_ledger()
         (result,) = ledger.append([envelope])
@@ -64,7 +64,8 @@ def _committer(app: Flask) -> GroupCommitter:
                 home = Path(app.config["PROVENANCE_HOME"])
                 state = (os.getpid(), GroupCommitter(lambda: Ledger.open(home)))
                 app.extensions["provenance.committer"] = state
-    return state[1]  # type: ignore[no-any-return]
+    committer: GroupCommitter = state[1]
+    return committer
 
 
 def register(app: Flask) -> None:

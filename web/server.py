@@ -5,6 +5,7 @@ The operator key is checked before any worker starts, and never leaves the serve
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ from gunicorn.app.base import BaseApplication
 
 from ledger.cli.serve import bind_address
 from ledger.core.ledger import Ledger
+from ledger.errors import ReadOnlyMirror
 from web import create_app
 
 
-class Server(BaseApplication):  # type: ignore[misc]
+class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
     """Gunicorn serving ``create_app(config)``; each worker builds its own app."""
 
     def __init__(self, config: dict[str, Any], options: dict[str, Any]) -> None:
@@ -40,7 +42,7 @@ class Server(BaseApplication):  # type: ignore[misc]
 def check_home(home: Path) -> None:
     """Open the ledger and load the operator key now, so a missing ledger or a key file
     others can read stops the server with one clear line before any worker forks."""
-    with Ledger.open(home) as ledger:
+    with Ledger.open(home) as ledger, contextlib.suppress(ReadOnlyMirror):  # a mirror: reads only
         ledger.signer  # noqa: B018  (raises ConfigError)
 
 

@@ -1,4 +1,4 @@
-"""Export, import and online backup of a ledger (issue 5: backup and restore).
+"""Export, import and online backup of a ledger (backup and restore).
 
 Export is JSON Lines, streamed: each entry's exact canonical bytes on a line, and after
 the entry that completes a checkpointed size, a line ``{"checkpoint": "<signed note>"}``.
@@ -10,21 +10,19 @@ the genesis key and the rebuilt root. The result has the identical root hash.
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from ledger.audit.replay import Replayer
 from ledger.core.ledger import DB_NAME, KEY_NAME, Ledger
 from ledger.crypto.canonical import parse
-from ledger.crypto.keys import PrivateKey, PublicKey
-from ledger.errors import ConfigError, IntegrityError, LedgerError, Malformed
-from ledger.model import rules
-from ledger.model.statements import ZERO_HASH, Entry
+from ledger.crypto.keys import PrivateKey, PublicKey, write_private_file
+from ledger.errors import ConfigError, IntegrityError, Malformed
+from ledger.model.statements import Entry
 from ledger.store import sqlite as store
-from ledger.tlog.merkle import Frontier, leaf_hash
-from ledger.tlog.note import SignedCheckpoint, Verifier, check_origin
 
 BATCH = 5000
 
@@ -55,87 +53,111 @@ def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 def import_ledger(lines: Iterable[tuple[int, bytes]], home: Path, operator_key: Path | None = None) -> Ledger:
     """Rebuild a ledger in the new ``home`` from exported lines.
 
-    ``operator_key``: the original operator key file, copied in (mode 0600) so the new
-    home can go on appending; without it the rebuilt ledger can be read and verified only.
-    Raises ``Malformed``/``IntegrityError`` naming the line of the first problem; the half
-    built home is removed then.
+    ``operator_key``: the original operator key file, copied in (mode 0600 from its creation,
+    never through a symlink) so the new home can go on appending; without it the rebuilt
+    ledger can be read and verified only. The key may already be ``home``'s own key (the
+    restore after losing the database): then nothing is copied. Raises ``ConfigError`` before
+    touching anything when the home holds a ledger, a planted link or another key, and
+    ``Malformed``/``IntegrityError`` naming the line of the first problem; a failed import
+    removes exactly what it created (files, and the folder if it made it), nothing else.
     """
-    if (home / DB_NAME).exists():
-        raise ConfigError(f"{home} already holds a ledger")
-    home.mkdir(parents=True, exist_ok=True)
+    key = _check_destination(home, operator_key)
+    created: list[Path] = []
+    missing = [p for p in _parents(home) if not os.path.lexists(p)]
     try:
-        return _import(lines, home, operator_key)
+        home.mkdir(parents=True, exist_ok=True)
+        created.extend(reversed(missing))  # deepest first, to remove in order
+        db_files = [home / name for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm")]
+        created[:0] = db_files
+        ledger = _import(lines, home)
+        if key is not None:
+            ledger.close()
+            if key.public != _genesis_key(home):
+                raise ConfigError(f"{operator_key} is not the key that signed this ledger's genesis")
+            if operator_key is not None and not _same_file(operator_key, home / KEY_NAME):
+                created.insert(0, home / KEY_NAME)
+                write_private_file(home / KEY_NAME, operator_key.read_bytes())
+            ledger = Ledger.open(home)
+        return ledger
     except BaseException:
-        for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", KEY_NAME):
-            (home / name).unlink(missing_ok=True)
+        for path in created:
+            _remove_own(path)
         raise
 
 
-def _import(lines: Iterable[tuple[int, bytes]], home: Path, operator_key: Path | None) -> Ledger:
+def _parents(home: Path) -> list[Path]:
+    """``home`` and its ancestors, outermost first."""
+    return [*reversed(home.absolute().parents), home.absolute()]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_destination(home: Path, operator_key: Path | None) -> PrivateKey | None:
+    """Refuse, before anything is written, a home that holds a ledger, a link where a file
+    of ours will go, or another operator key; return the loaded operator key."""
+    for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", KEY_NAME):
+        path = home / name
+        if path.is_symlink():
+            raise ConfigError(f"{path} is a symbolic link; refusing to write through it")
+    for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
+        if os.path.lexists(home / name):
+            raise ConfigError(f"{home} already holds a ledger ({name})")
+    if operator_key is None:
+        return None
+    key = PrivateKey.load(operator_key)
+    dest = home / KEY_NAME
+    if os.path.lexists(dest) and not _same_file(operator_key, dest):
+        raise ConfigError(f"{dest} exists already and is not {operator_key}; refusing to replace a key")
+    return key
+
+
+def _genesis_key(home: Path) -> PublicKey:
+    conn = store.connect(home / DB_NAME, readonly=True)
+    try:
+        raw = conn.execute("SELECT canonical FROM entries WHERE seq = 0").fetchone()[0]
+    finally:
+        conn.close()
+    return PublicKey.from_b64(Entry.from_canonical(raw).statement.body["key"])
+
+
+def _remove_own(path: Path) -> None:
+    """Remove a file or (empty) folder this import created; leave anything else."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _import(lines: Iterable[tuple[int, bytes]], home: Path) -> Ledger:
     conn = store.connect(home / DB_NAME)
     store.create_schema(conn)
-    frontier = Frontier()
-    prev = ZERO_HASH
-    verifier: Verifier | None = None
-    nodes: list[tuple[int, int, bytes]] = []
-    conn.execute("BEGIN IMMEDIATE")
-    count = 0
+    replay = Replayer(conn)
+    replay.begin()
     for lineno, raw in lines:
         where = f"line {lineno}"
         if raw.startswith(b'{"checkpoint"'):
-            if verifier is None:
-                raise Malformed(f"{where}: a checkpoint before the genesis entry")
-            note = parse(raw)["checkpoint"]
-            try:
-                cp = SignedCheckpoint.open(note, verifier).checkpoint
-            except LedgerError as e:
-                raise IntegrityError(f"{where}: checkpoint does not verify: {e}") from e
-            if cp.size != frontier.size or cp.root != frontier.root():
-                raise IntegrityError(f"{where}: checkpoint for size {cp.size} does not match the entries")
-            store.insert_nodes(conn, nodes)
-            nodes = []
-            store.insert_checkpoint(conn, cp.size, cp.root, note)
+            replay.checkpoint(parse(raw)["checkpoint"], where)
             continue
-        try:
-            entry = Entry.from_canonical(raw)
-        except LedgerError as e:
-            raise Malformed(f"{where}: not a canonical entry: {e}") from e
-        if entry.seq != frontier.size or entry.prev != prev:
-            raise IntegrityError(f"{where}: entry {entry.seq} does not continue the chain at {frontier.size}")
-        st = entry.statement
-        if entry.seq == 0:
-            origin = check_origin(str(st.body.get("origin", "")))
-            verifier = Verifier(origin, PublicKey.from_b64(st.body["key"]))
-            store.set_meta(conn, "origin", origin)
-            store.set_meta(conn, "format", "provenance-ledger/v1")
-        try:
-            rules.apply(conn, entry.seq, entry.envelope, entry.recorded_at)
-        except LedgerError as e:
-            raise IntegrityError(f"{where}: entry {entry.seq} breaks a rule: {e}") from e
-        h = leaf_hash(raw)
-        store.insert_entry(conn, entry.seq, h, raw, st.type, st.issuer, st.id, entry.recorded_at)
-        nodes.extend(frontier.append(h))
-        prev = h.hex()
-        count += 1
-        if count % BATCH == 0:
-            store.insert_nodes(conn, nodes)
-            nodes = []
-            conn.execute("COMMIT")
-            conn.execute("BEGIN IMMEDIATE")
-    store.insert_nodes(conn, nodes)
-    conn.execute("COMMIT")
+        replay.entry(raw, where)
+        if replay.size % BATCH == 0:
+            replay.commit()
+            replay.begin()
+    replay.commit()
+    verifier = replay.verifier
     if verifier is None:
         raise Malformed("the export holds no entries")
     latest = store.latest_checkpoint(conn)
-    if latest is None or latest[0] != frontier.size:
-        raise IntegrityError(f"the export has no checkpoint for its final size {frontier.size}")
+    if latest is None or latest[0] != replay.size:
+        raise IntegrityError(f"the export has no checkpoint for its final size {replay.size}")
     conn.close()
-    if operator_key is not None:
-        key = PrivateKey.load(operator_key)
-        if key.public != verifier.public:
-            raise ConfigError(f"{operator_key} is not the key that signed this ledger's genesis")
-        shutil.copyfile(operator_key, home / KEY_NAME)
-        (home / KEY_NAME).chmod(0o600)
     return Ledger.open(home)
 
 

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from ledger.audit.workers import Verifier as SignatureVerifier
 from ledger.crypto.keys import PublicKey
@@ -348,7 +349,7 @@ def _compare_derived(conn: sqlite3.Connection, replay: sqlite3.Connection, repor
             if a is not None and a == b:  # the common case: no keys to compare
                 a, b = next(stored, None), next(rebuilt, None)
                 continue
-            ka, kb = (a[:width] if a else None), (b[:width] if b else None)
+            ka, kb = (a[:width] if a else ()), (b[:width] if b else ())
             if a is not None and (b is None or _key(ka) < _key(kb)):
                 report.add(
                     _seq_of(table, a, replay, conn),
@@ -371,8 +372,8 @@ def _compare_derived(conn: sqlite3.Connection, replay: sqlite3.Connection, repor
                 a, b = next(stored, None), next(rebuilt, None)
 
 
-def _key(k: object) -> tuple[tuple[int, object], ...]:
-    return tuple((0 if isinstance(x, int) else 1, x) for x in k)  # type: ignore[attr-defined]
+def _key(k: tuple[object, ...]) -> tuple[tuple[int, object], ...]:
+    return tuple((0 if isinstance(x, int) else 1, x) for x in k)
 
 
 def _seq_of(
@@ -396,7 +397,8 @@ def _seq_of(
         "revocations": 1,
     }.get(table)
     if seq_col is not None:
-        return int(row[seq_col])  # type: ignore[call-overload]
+        seq = row[seq_col]
+        return seq if isinstance(seq, int) else None
     if table == "holdings":
         # The last entry that moved this lot for this party, else the lot's last entry, from
         # the replay; if the replay never saw the lot (its entry is damaged), the stored lot.
@@ -423,7 +425,7 @@ def _show(row: object) -> str:
     return json.dumps(row, default=lambda b: bytes(b).hex() if isinstance(b, bytes | memoryview) else str(b))
 
 
-def terminal_progress(stream=sys.stderr) -> Progress | None:  # type: ignore[no-untyped-def]
+def terminal_progress(stream: TextIO = sys.stderr) -> Progress | None:
     """A progress bar on a terminal; nothing when output is piped."""
     if not stream.isatty():
         return None

@@ -11,8 +11,7 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from ledger.crypto.keys import signature_ok
 
 Task = tuple[Any, bytes, bytes, bytes]  # (tag, public key, message, signature)
 CHUNK = 512
@@ -20,17 +19,8 @@ INLINE_BELOW = 1024
 
 
 def _failures(tasks: list[Task]) -> list[Any]:
-    bad = []
-    cache: dict[bytes, Ed25519PublicKey] = {}
-    for tag, public, message, sig in tasks:
-        key = cache.get(public)
-        if key is None:
-            key = cache[public] = Ed25519PublicKey.from_public_bytes(public)
-        try:
-            key.verify(sig, message)
-        except (InvalidSignature, ValueError):
-            bad.append(tag)
-    return bad
+    ok = signature_ok
+    return [tag for tag, public, message, sig in tasks if not ok(public, sig, message)]
 
 
 def _invalid_entries(chunk: list[tuple[int, bytes]]) -> list[tuple[int, str]]:

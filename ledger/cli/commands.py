@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -63,7 +63,7 @@ def clean_errors(f: F) -> F:
             click.echo(f"error: io:{where}: {e.strerror or e}", err=True)
             sys.exit(1)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def open_ledger(home: Path | None, readonly: bool = False) -> Ledger:
@@ -161,7 +161,7 @@ def sign_cmd(key_file: Path, statement_file: Path) -> None:
     The file holds one statement (JSON) or many (JSON Lines). A statement without ``id`` or
     ``issued_at`` gets a fresh UUID and the current time.
     """
-    key = PrivateKey.load(key_file)
+    key = PrivateKey.load(key_file, strict_mode=True)
     for _, item in read_documents(statement_file):
         if isinstance(item, LedgerError):
             raise item
@@ -265,10 +265,22 @@ def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> No
     type=click.Path(dir_okay=False, path_type=Path),
     help="A checkpoint kept elsewhere: prove the ledger still extends it.",
 )
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A witness policy (C2SP tlog-policy): the checkpoint (kept, or else the latest) must be"
+    " cosigned by its quorum.",
+)
 @clean_errors
-def verify(home: Path | None, checkpoint_file: Path | None) -> None:
+def verify(home: Path | None, checkpoint_file: Path | None, policy_file: Path | None) -> None:
     """Audit everything from the raw bytes; one line per problem, exit 1 if any."""
     external = checkpoint_file.read_text() if checkpoint_file else None
+    unwitnessed = None
+    if policy_file is not None:
+        from ledger.witness.submitter import check_witnessed
+
+        unwitnessed = check_witnessed(home or default_home(), policy_file, external)
     path = (home or default_home()) / DB_NAME
     if not path.exists():
         raise ConfigError(f"no ledger at {path.parent}: run 'provenance init --home {path.parent}' first")
@@ -284,9 +296,11 @@ def verify(home: Path | None, checkpoint_file: Path | None) -> None:
         conn.close()
     for problem in report.problems:
         click.echo(str(problem))
-    if report.ok:
+    if unwitnessed:
+        click.echo(unwitnessed)
+    if report.ok and not unwitnessed:
         click.echo(f"ok: {report.size} entries, {report.checkpoints} checkpoints verified", err=True)
-    sys.exit(0 if report.ok else 1)
+    sys.exit(0 if report.ok and not unwitnessed else 1)
 
 
 @main.group()
@@ -339,6 +353,14 @@ def info(home: Path | None, as_json: bool) -> None:
         f"root:    {data['root']}\n\n{data['checkpoint']}",
         nl=False,
     )
+    for w in data.get("witnesses", []):
+        click.echo(f"witness {w['name']}: {w['status']}: {w['message'] or 'not contacted yet'}")
+        for alarm in w["alarms"]:
+            click.echo(f"  ALARM {alarm['at']} at size {alarm['size']}: {alarm['message']}")
+    if data.get("quorum"):
+        q = data["quorum"]
+        met = "met" if q.get("met") else "NOT met"
+        click.echo(f"quorum: {q.get('rule')}: {met}" + (f" ({q['error']})" if q.get("error") else ""))
 
 
 @main.command()
@@ -354,12 +376,25 @@ def show(seq: int, home: Path | None) -> None:
 def _register_more() -> None:
     """Commands of the modules that build on the core: trace and bundles, backups, the web
     app (whose heavy imports wait until serve or demo runs)."""
+    from ledger.cli import formats as cli_formats
     from ledger.cli import ops as cli_ops
     from ledger.cli import receive as cli_receive
     from ledger.cli import serve as web_cli
+    from ledger.cli import tiles as cli_tiles
     from ledger.cli import trace as cli_trace
+    from ledger.cli import verifier as cli_verifier
+    from ledger.witness import cli as witness_cli
 
-    for module in (cli_trace, cli_ops, web_cli, cli_receive):
+    for module in (
+        cli_trace,
+        cli_ops,
+        web_cli,
+        witness_cli,
+        cli_tiles,
+        cli_formats,
+        cli_verifier,
+        cli_receive,
+    ):
         module.register(main)
 
 

@@ -1,4 +1,4 @@
-"""Operations commands: ``export``, ``import``, ``backup`` (issue 5)."""
+"""Operations commands: ``export``, ``import``, ``backup``."""
 
 from __future__ import annotations
 

@@ -26,9 +26,11 @@ def bind_address(host: str, port: int) -> str:
 
 def serve(*args: Any) -> None:
     """Imported when used: every other command starts without Flask, gunicorn and biip."""
+    from ledger.witness.submitter import background
     from web.server import serve as run
 
-    run(*args)
+    with background(args[0]):  # checkpoints go to the witnesses from a process of their own
+        run(*args)
 
 
 def serve_options(f: Any) -> Any:
@@ -105,6 +107,8 @@ def register(main: click.Group) -> None:
         base = (
             base_url or os.environ.get("PROVENANCE_BASE_URL") or f"http://{bind_address(shown_host, port)}"
         ).rstrip("/")
+        from ledger.witness.demo import demo_witnesses
+
         products = build_demo(home, base)
         click.echo(f"Demo ledger built in {home}")
         for p in products:
@@ -112,7 +116,11 @@ def register(main: click.Group) -> None:
             click.echo(
                 f"\n{p['name']} ({p['brand']})\n  page: {page}\n  QR:   {page}/qr.png\n  label: {page}/label"
             )
-        if no_serve:
-            return
-        click.echo(f"\nServing on http://{bind_address(host, port)}/ (Ctrl-C to stop)")
-        serve(home, host, port, workers, threads, base, access_log)
+        with demo_witnesses(home) as witnesses:  # their processes stop with the demo
+            click.echo("\nWitnesses (2 of 3 must cosign; policy in witnesses):")
+            for w in witnesses:
+                click.echo(f"  {w['name']} at {w['url']}")
+            if no_serve:
+                return
+            click.echo(f"\nServing on http://{bind_address(host, port)}/ (Ctrl-C to stop)")
+            serve(home, host, port, workers, threads, base, access_log)

@@ -1,4 +1,4 @@
-"""``provenance trace`` and ``provenance verify-bundle`` (SPEC §11, issue 3).
+"""``provenance trace`` and ``provenance verify-bundle`` (SPEC §11).
 
 ``trace`` exits 0 for a compliant product or one needing attention, 1 for non-compliant and
 2 for an error (unknown product, bad GTIN, no ledger), with one clear line on stderr (and, with
@@ -105,8 +105,15 @@ def trace(
     default=None,
     help="The operator's published verifier key (note form): refuse a bundle signed by any other key.",
 )
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A witness policy (C2SP tlog-policy): refuse a checkpoint its quorum did not cosign.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the re-derived trace as JSON.")
-def verify_bundle_cmd(bundle_file: Path, vkey: str | None, as_json: bool) -> None:
+def verify_bundle_cmd(bundle_file: Path, vkey: str | None, policy_file: Path | None, as_json: bool) -> None:
     """Check a trace bundle offline: key, checkpoint, operator signature, every entry's proof
     and signature, and that the graph, findings and verdict follow from the entries.
 
@@ -119,9 +126,18 @@ def verify_bundle_cmd(bundle_file: Path, vkey: str | None, as_json: bool) -> Non
     except OSError as e:
         click.echo(f"error: cannot read {bundle_file}: {e.strerror or e}", err=True)
         sys.exit(2)
+    witnesses = None
+    if policy_file is not None:
+        from ledger.tlog.policy import Policy as WitnessPolicy
+
+        try:
+            witnesses = WitnessPolicy.load(policy_file)
+        except LedgerError as e:
+            click.echo(f"error: {e.code}: {e.describe()}", err=True)
+            sys.exit(2)
     try:
         bundle = canonical.parse(data)
-        report = verify_bundle(bundle, vkey=vkey)
+        report = verify_bundle(bundle, vkey=vkey, witnesses=witnesses)
     except LedgerError as e:
         click.echo(f"rejected: {e.code}: {e.describe()}", err=True)
         sys.exit(1)
@@ -134,7 +150,10 @@ def verify_bundle_cmd(bundle_file: Path, vkey: str | None, as_json: bool) -> Non
         f"of {bundle['origin']}",
         err=as_json,
     )
-    if vkey is None:
+    if witnesses is not None:
+        cosigned = ", ".join(sorted(witnesses.cosigned_by(bundle["checkpoint"]))) or "no witness"
+        click.echo(f"witnessed: {witnesses.describe_quorum()} met, cosigned by {cosigned}", err=as_json)
+    if vkey is None and not (witnesses and witnesses.logs):
         click.echo(f"note: compare the operator key with the one it publishes: {bundle['vkey']}", err=True)
 
 

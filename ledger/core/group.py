@@ -1,4 +1,4 @@
-"""Group commit: many concurrent appenders, one transaction per group (issue 5).
+"""Group commit: many concurrent appenders, one transaction per group.
 
 Each caller hands its envelope to ``GroupCommitter.append`` and blocks; one committer
 thread drains everything queued so far and appends it as one batch, so a burst of N

@@ -19,16 +19,26 @@ from typing import Any
 
 from ledger.audit import workers
 from ledger.crypto.keys import PrivateKey, PublicKey, b64
-from ledger.errors import BadSignature, ConfigError, IntegrityError, LedgerError, NotFound, ProofError
+from ledger.errors import (
+    BadSignature,
+    ConfigError,
+    IntegrityError,
+    LedgerError,
+    NotFound,
+    ProofError,
+    ReadOnlyMirror,
+)
 from ledger.model import rules
 from ledger.model.statements import ZERO_HASH, Entry, Envelope, sign
+from ledger.store import cosignatures
 from ledger.store import sqlite as store
 from ledger.tlog import merkle
 from ledger.tlog.merkle import ConsistencyProof, Frontier, InclusionProof, Node
-from ledger.tlog.note import Checkpoint, SignedCheckpoint, Signer, Verifier, check_origin
+from ledger.tlog.note import Checkpoint, SignedCheckpoint, Signer, Verifier, add_signatures, check_origin
 
 DB_NAME = "ledger.db"
 KEY_NAME = "operator.key"
+MIRROR_OF = "mirror_of"  # meta key: where a mirror's entries come from
 HOME_ENV = "PROVENANCE_HOME"
 DEFAULT_HOME = "provenance-home"
 
@@ -92,12 +102,14 @@ class NodeCache:
 
     def __call__(self, wanted: list[Node]) -> dict[Node, bytes]:
         known, upper = self.known, self.upper
+        # Stay flat over a huge batch. Clear before deciding what is missing: a node kept
+        # then cleared would be neither fetched nor found.
+        if len(known) > self.LIMIT:
+            known.clear()
+        if len(upper) > self.LIMIT:
+            upper.clear()
         missing = [n for n in wanted if n not in known and n not in upper]
         if missing:
-            if len(known) > self.LIMIT:
-                known.clear()  # stay flat over a huge batch
-            if len(upper) > self.LIMIT:
-                upper.clear()
             for node, h in store.get_nodes(self.conn, missing).items():
                 (upper if node[0] >= self.UPPER_LEVEL else known)[node] = h
         return {n: known[n] if n in known else upper[n] for n in wanted}
@@ -197,6 +209,12 @@ class Ledger:
     def signer(self) -> Signer:
         """The operator's checkpoint signer, loaded on first use (the key never leaves here)."""
         if self._signer is None:
+            source = store.get_meta(self.conn, MIRROR_OF)
+            if source is not None and not (self.home / KEY_NAME).exists():
+                raise ReadOnlyMirror(
+                    f"this ledger is a read-only mirror of {source}: it holds no operator key,"
+                    " so it cannot append or sign; the operator's own server can"
+                )
             key = PrivateKey.load(self.home / KEY_NAME, strict_mode=True)
             if key.public != self.verifier.public:
                 raise ConfigError(f"{self.home / KEY_NAME} is not the key that signed genesis")
@@ -270,7 +288,7 @@ class Ledger:
             issuers = rules.IssuerCache()
             for i, item in enumerate(items):
                 if isinstance(item, LedgerError) or (refused and i in refused):
-                    results.append(item if isinstance(item, LedgerError) else refused[i])  # type: ignore[index]
+                    results.append(item if isinstance(item, LedgerError) else refused[i])  # type: ignore[index]  # refused is set when i is in it
                     continue
                 envelope = item
                 recorded_at = self._recorded_at(last_time)
@@ -389,16 +407,22 @@ class Ledger:
         return row[0]
 
     def latest_checkpoint(self) -> SignedCheckpoint:
+        """The latest checkpoint as served: the operator's note with the witnesses'
+        cosignatures collected so far (SPEC §8)."""
         row = store.latest_checkpoint(self.conn)
         if row is None:
             raise NotFound("the ledger has no checkpoint yet")
-        return SignedCheckpoint(Checkpoint.from_text(_note_text(row[2])), row[2])
+        return self._served(row)
 
     def checkpoint(self, size: int) -> SignedCheckpoint:
         row = store.checkpoint_at(self.conn, size)
         if row is None:
             raise NotFound(f"no checkpoint for tree size {size}", field="size")
-        return SignedCheckpoint(Checkpoint.from_text(_note_text(row[2])), row[2])
+        return self._served(row)
+
+    def _served(self, row: tuple[int, bytes, str]) -> SignedCheckpoint:
+        note = add_signatures(row[2], cosignatures.lines(self.conn, row[0]))
+        return SignedCheckpoint(Checkpoint.from_text(_note_text(row[2])), note)
 
     def node_cache(self) -> NodeCache:
         """A node cache for a run of proofs, sharing this ledger's upper tree levels."""
@@ -497,14 +521,18 @@ class Ledger:
 
     def info(self) -> dict[str, Any]:
         """SPEC §10 ``GET /api/v1/ledger``."""
+        from ledger.witness.submitter import status  # the witness layer builds on this one
+
         with store.read_transaction(self.conn):
             cp = self.latest_checkpoint()
+            witnessing = status(self)
         return {
             "origin": self.origin,
             "vkey": self.verifier.to_text(),
             "size": cp.checkpoint.size,
             "root": cp.checkpoint.root.hex(),
             "checkpoint": cp.note,
+            **witnessing,
         }
 
     def entries(

@@ -2,7 +2,7 @@
 
 ``jcs`` is the one place that turns a value into the bytes that are hashed and signed.
 Its fast path is the standard library's encoder, which produces JCS exactly for the
-values the ledger admits (strings, integers within ±2^53, booleans, null, arrays and
+values the ledger admits (strings, integers within ±(2^53 − 1), booleans, null, arrays and
 objects) except for one case: object keys outside the Basic Multilingual Plane, which
 JCS orders by UTF-16 code units; such values are re-encoded with that order. A property
 test holds the result equal to the ``rfc8785`` library's.
@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger.errors import Malformed, TooLarge
 
-MAX_SAFE_INTEGER = 2**53  # SPEC §2: integers stay within ±2^53
+MAX_SAFE_INTEGER = 2**53 - 1  # SPEC §2 (I-JSON): integers stay within ±(2^53 − 1)
 MAX_DEPTH = 32
 
 _encoder = json.JSONEncoder(
@@ -26,7 +26,7 @@ _encoder = json.JSONEncoder(
 def jcs(value: Any) -> bytes:
     """RFC 8785 canonical bytes of ``value``.
 
-    Precondition: ``value`` holds no floats and only integers within ±2^53 (``parse``
+    Precondition: ``value`` holds no floats and only integers within ±(2^53 − 1) (``parse``
     guarantees this for anything read from outside). Raises ``Malformed`` for a string
     that is not valid Unicode (a lone surrogate).
     """
@@ -61,7 +61,7 @@ class FloatToken(str):
         )
 
 
-class DuplicateKeys(dict):  # type: ignore[type-arg]
+class DuplicateKeys(dict[str, Any]):
     """An object that named a key twice: refused by the walk, naming the key's path."""
 
     duplicate: str = ""
@@ -132,7 +132,7 @@ def check_value(value: Any, path: str = "", depth: int = 0) -> None:
         return
     elif isinstance(value, int):
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise Malformed("integer is outside ±2^53", field=path or None)
+            raise Malformed(f"integer {value} is outside ±(2^53 − 1) (I-JSON)", field=path or None)
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_text(key, path)

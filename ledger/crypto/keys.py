@@ -16,10 +16,13 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+import nacl.bindings
+import nacl.exceptions
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger.crypto import ed25519
 from ledger.errors import BadSignature, ConfigError, InvalidField
 
 STATEMENT_PREFIX = b"provenance-ledger/v1 statement\n"
@@ -55,10 +58,9 @@ class PublicKey:
     @classmethod
     def from_b64(cls, text: str, field: str = "key") -> PublicKey:
         raw = unb64(text, field=field, size=32)
-        try:
-            Ed25519PublicKey.from_public_bytes(raw)
-        except ValueError as e:
-            raise InvalidField("is not an Ed25519 public key", field=field) from e
+        problem = ed25519.key_problem(raw)
+        if problem:
+            raise InvalidField(problem, field=field)
         return cls(raw)
 
     @property
@@ -75,10 +77,34 @@ class PublicKey:
 
 
 def verify_raw(public: bytes, signature: bytes, message: bytes) -> None:
+    if not signature_ok(public, signature, message):
+        raise BadSignature("signature does not verify with the issuer's key")
+
+
+def openssl_ok(public: bytes, signature: bytes, message: bytes) -> bool:
+    """Strict Ed25519 (``ed25519.strict_form``), then OpenSSL's verification."""
+    if not ed25519.strict_form(public, signature):
+        return False
     try:
         Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
-    except (InvalidSignature, ValueError) as e:
-        raise BadSignature("signature does not verify with the issuer's key") from e
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def sodium_ok(public: bytes, signature: bytes, message: bytes) -> bool:
+    """Strict Ed25519, then libsodium's: about twice as fast as OpenSSL's here, and the
+    same answer on every vector once ``strict_form`` has run (tests/test_ed25519.py)."""
+    if not ed25519.strict_form(public, signature):
+        return False
+    try:
+        nacl.bindings.crypto_sign_open(signature + message, public)
+    except (nacl.exceptions.BadSignatureError, ValueError):
+        return False
+    return True
+
+
+signature_ok = sodium_ok
 
 
 @dataclass(frozen=True)
@@ -114,11 +140,7 @@ class PrivateKey:
         """Write PEM PKCS#8 to a new file created with mode 0600 (never group/world readable)."""
         if passphrase is None:
             passphrase = env_passphrase()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(self.to_pem(passphrase))
-            f.flush()
-            os.fsync(f.fileno())
+        write_private_file(path, self.to_pem(passphrase))
 
     @classmethod
     def load(cls, path: Path, passphrase: bytes | None = None, *, strict_mode: bool = False) -> PrivateKey:
@@ -148,6 +170,16 @@ class PrivateKey:
         if not isinstance(key, Ed25519PrivateKey):
             raise ConfigError(f"key file {path} is not an Ed25519 key")
         return cls(key)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Create ``path`` with mode 0600 from its first byte: never an existing file, never
+    through a symbolic link planted at the path (``O_EXCL | O_NOFOLLOW``)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def env_passphrase() -> bytes | None:

@@ -66,7 +66,16 @@ def build_demo(home: Path, base_url: str = "http://127.0.0.1:8000") -> list[dict
     return products
 
 
-DEMO_FILES = {"ledger.db", "ledger.db-wal", "ledger.db-shm", "operator.key", "party-keys", POLICY_NAME}
+DEMO_FILES = {
+    "ledger.db",
+    "ledger.db-wal",
+    "ledger.db-shm",
+    "operator.key",
+    "party-keys",
+    "witnesses",
+    "demo-witnesses",
+    POLICY_NAME,
+}
 
 # The demo brands' policy: the yields their chains may claim (docs/claims.md).
 DEMO_POLICY = {

@@ -9,14 +9,16 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.crypto.canonical import jcs, parse
+from ledger.crypto.canonical import MAX_SAFE_INTEGER, jcs, parse
 from ledger.crypto.keys import PublicKey, b64, statement_message, unb64
-from ledger.errors import InvalidField, Malformed, MissingField, TooLarge, UnknownType
+from ledger.errors import InvalidField, Malformed, MissingField, TooLarge, UnknownField, UnknownType
 from ledger.model import fields as f
 from ledger.tlog.merkle import leaf_hash
+from ledger.tlog.tiles import MAX_ENTRY_BYTES  # one record of a C2SP entry bundle
 
 MAX_STATEMENT_BYTES = 64 * 1024
 # A sender may escape every character (\u0041 is 6 bytes for 1 canonical byte), so an
@@ -26,14 +28,14 @@ ZERO_HASH = "0" * 64
 
 # Canonical standard base64 of 32 bytes: the last character carries 2 bits and 4 zeros.
 _public_key = f.pattern(
-    f.re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="), "a base64 Ed25519 public key (32 bytes)"
+    re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="), "a base64 Ed25519 public key (32 bytes)"
 )
 
 
 def _key(value: Any, path: str) -> str:
-    _public_key(value, path)
-    PublicKey.from_b64(value, path)
-    return value
+    text: str = _public_key(value, path)
+    PublicKey.from_b64(text, path)
+    return text
 
 
 f.described(
@@ -139,7 +141,9 @@ BODIES: dict[str, f.Validator] = {
             "description": (False, f.text(4000)),
         }
     ),
-    "revocation": f.obj({"entry": (True, f.integer(0, 2**53)), "reason": (True, f.text(f.MAX_TEXT))}),
+    "revocation": f.obj(
+        {"entry": (True, f.integer(0, MAX_SAFE_INTEGER)), "reason": (True, f.text(f.MAX_TEXT))}
+    ),
 }
 TYPES = tuple(BODIES)
 
@@ -164,17 +168,17 @@ _statement_shape = f.obj(
     {
         "type": (True, f.text(64)),
         "id": (True, f.statement_id),
-        "issuer": (True, f.pattern(f.re.compile(r"operator|[a-z0-9][a-z0-9-]{1,62}"), "a party id")),
+        "issuer": (True, f.pattern(re.compile(r"operator|[a-z0-9][a-z0-9-]{1,62}"), "a party id")),
         "issued_at": (True, f.timestamp),
         "body": (True, f.described(lambda v, p: v, {"type": "object"})),
     }
 )
 _signature_shape = f.obj(
     {
-        "key_id": (True, f.pattern(f.re.compile(r"[0-9a-f]{16}"), "a key id (16 lowercase hex)")),
+        "key_id": (True, f.pattern(re.compile(r"[0-9a-f]{16}"), "a key id (16 lowercase hex)")),
         "sig": (
             True,
-            f.pattern(f.re.compile(r"[A-Za-z0-9+/]{85}[AQgw]=="), "a base64 Ed25519 signature (64 bytes)"),
+            f.pattern(re.compile(r"[A-Za-z0-9+/]{85}[AQgw]=="), "a base64 Ed25519 signature (64 bytes)"),
         ),
     }
 )
@@ -197,7 +201,8 @@ def validate_statement(obj: Any, path: str = "statement") -> dict[str, Any]:
                 raise InvalidField(
                     "a lot cannot be both input and output", field=f"{path}.body.inputs[{i}].lot"
                 )
-    return obj
+    checked: dict[str, Any] = obj
+    return checked
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,8 @@ class Statement:
 
     @property
     def body(self) -> dict[str, Any]:
-        return self.data["body"]  # type: ignore[no-any-return]
+        body: dict[str, Any] = self.data["body"]
+        return body
 
     @classmethod
     def from_json(cls, obj: Any, path: str = "statement") -> Statement:
@@ -258,7 +264,7 @@ class Envelope:
             raise Malformed("an envelope must be a JSON object")
         for key in obj:
             if key not in ("statement", "signature"):
-                raise f.UnknownField(f"unknown field {key!r}; allowed: statement, signature", field=key)
+                raise UnknownField(f"unknown field {key!r}; allowed: statement, signature", field=key)
         for key in ("statement", "signature"):
             if key not in obj:
                 raise MissingField("is required", field=key)
@@ -334,6 +340,12 @@ class Entry:
             + envelope.statement.canonical
             + b"}"
         )
+        if len(canonical) > MAX_ENTRY_BYTES:
+            raise TooLarge(
+                f"the entry would be {len(canonical)} bytes canonical, over the limit of"
+                f" {MAX_ENTRY_BYTES} (one record of a tile's entry bundle)",
+                field="statement",
+            )
         return cls(seq, prev, recorded_at, envelope, canonical)
 
     @classmethod
@@ -364,8 +376,8 @@ class Entry:
         obj = parse(data, walk=False)  # validated field by field, then re-encoded below
         if not isinstance(obj, dict) or set(obj) != {"seq", "prev", "recorded_at", "statement", "signature"}:
             raise Malformed("entry must have exactly seq, prev, recorded_at, statement, signature")
-        f.integer(0, 2**53)(obj["seq"], "seq")
-        f.pattern(f.re.compile(r"[0-9a-f]{64}"), "a hash")(obj["prev"], "prev")
+        f.integer(0, MAX_SAFE_INTEGER)(obj["seq"], "seq")
+        f.pattern(re.compile(r"[0-9a-f]{64}"), "a hash")(obj["prev"], "prev")
         f.timestamp(obj["recorded_at"], "recorded_at")
         envelope = Envelope.from_json({"statement": obj["statement"], "signature": obj["signature"]})
         entry = cls.build(obj["seq"], obj["prev"], obj["recorded_at"], envelope)  # JCS(entry)

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ledger.store import cosignatures
 from ledger.tlog.merkle import Node
 
 BUSY_TIMEOUT_MS = 60_000
@@ -130,7 +131,7 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 
 def create_schema(conn: sqlite3.Connection) -> None:
     db = sqlite_utils.Database(conn)
-    db.executescript(RECORD_SCHEMA + DERIVED_SCHEMA)
+    db.executescript(RECORD_SCHEMA + DERIVED_SCHEMA + cosignatures.SCHEMA)
 
 
 @contextmanager
@@ -231,6 +232,24 @@ def get_nodes(conn: sqlite3.Connection, wanted: Sequence[Node]) -> dict[Node, by
 
         raise IntegrityError(f"Merkle nodes missing from the store: {missing[:5]}")
     return found
+
+
+def node_range(conn: sqlite3.Connection, level: int, first: int, count: int) -> list[bytes]:
+    """The stored hashes of nodes ``first … first + count − 1`` at ``level``, in order (a tile)."""
+    rows = conn.execute(
+        "SELECT hash FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+        (level, first, first + count),
+    ).fetchall()
+    return [as_bytes(h) for (h,) in rows]
+
+
+def checkpoint_sizes(conn: sqlite3.Connection, above: int, upto: int) -> Iterator[int]:
+    """The checkpointed tree sizes in ``(above, upto]``, ascending, streamed."""
+    cur = conn.execute(
+        "SELECT size FROM checkpoints WHERE size > ? AND size <= ? ORDER BY size", (above, upto)
+    )
+    for (s,) in cur:
+        yield int(s)
 
 
 def insert_checkpoint(conn: sqlite3.Connection, size_: int, root: bytes, note: str) -> None:

@@ -82,13 +82,40 @@ class Signer:
             raise ValueError("note text must end with a newline")
         _check_text(text)
         sig = self.key.sign(text.encode("utf-8"))
-        line = f"{SIG_PREFIX}{self.name} {b64(self.verifier.hash + sig)}\n"
-        return f"{text}\n{line}"
+        return f"{text}\n{SignatureLine(self.name, self.verifier.hash, sig).to_text()}"
 
 
-def open_note(note: str, verifier: Verifier) -> str:
-    """Return the text of ``note`` if ``verifier`` signed it; raise ``BadSignature`` if not,
-    ``Malformed`` if the note is not a signed note."""
+@dataclass(frozen=True)
+class SignatureLine:
+    """One signature line of a note: ``— <name> base64(key hash ‖ signature)``."""
+
+    name: str
+    key_hash: bytes
+    signature: bytes
+
+    def to_text(self) -> str:
+        return f"{SIG_PREFIX}{self.name} {b64(self.key_hash + self.signature)}\n"
+
+    @classmethod
+    def from_text(cls, line: str) -> SignatureLine:
+        """Parse one line (without its newline). Raises ``Malformed``."""
+        if not line.startswith(SIG_PREFIX):
+            raise Malformed(f"not a signature line: {line!r}")
+        name, _, sig_b64 = line[len(SIG_PREFIX) :].rpartition(" ")
+        if not name or " " in name or "+" in name:
+            raise Malformed(f"signature line has a bad key name: {line!r}")
+        try:
+            raw = base64.b64decode(sig_b64, validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise Malformed("signature is not base64") from e
+        if len(raw) < 5:
+            raise Malformed("signature line is too short")
+        return cls(name, raw[:4], raw[4:])
+
+
+def split_note(note: str) -> tuple[str, list[SignatureLine]]:
+    """The text of a signed note (ending in its newline) and all its signature lines, known
+    or not. Raises ``Malformed`` if ``note`` is not a signed note."""
     sep = note.rfind("\n\n")
     if sep < 0 or not note.endswith("\n"):
         raise Malformed("not a signed note: no blank line before the signatures")
@@ -97,24 +124,30 @@ def open_note(note: str, verifier: Verifier) -> str:
     lines = sigs.splitlines()
     if not lines or len(lines) > MAX_SIGNATURES:
         raise Malformed("signed note has no signature lines")
+    return text, [SignatureLine.from_text(line) for line in lines]
+
+
+def open_note(note: str, verifier: Verifier) -> str:
+    """Return the text of ``note`` if ``verifier`` signed it; raise ``BadSignature`` if not,
+    ``Malformed`` if the note is not a signed note. Other keys' lines (a witness's
+    cosignatures) are kept in the note and ignored here."""
+    text, lines = split_note(note)
     found = False
     for line in lines:
-        if not line.startswith(SIG_PREFIX):
-            raise Malformed(f"not a signature line: {line!r}")
-        name, _, sig_b64 = line[len(SIG_PREFIX) :].rpartition(" ")
-        try:
-            raw = base64.b64decode(sig_b64, validate=True)
-        except (binascii.Error, ValueError) as e:
-            raise Malformed("signature is not base64") from e
-        if len(raw) < 5:
-            raise Malformed("signature line is too short")
-        if name != verifier.name or raw[:4] != verifier.hash:
+        if line.name != verifier.name or line.key_hash != verifier.hash:
             continue  # another witness's signature: not ours to judge
-        verify_raw(verifier.public.raw, raw[4:], text.encode("utf-8"))
+        verify_raw(verifier.public.raw, line.signature, text.encode("utf-8"))
         found = True
     if not found:
         raise BadSignature(f"note has no signature by {verifier.name}")
     return text
+
+
+def add_signatures(note: str, lines: list[str]) -> str:
+    """``note`` with the signature ``lines`` (each ending in a newline) appended after its
+    own, leaving out any it holds already."""
+    have = set(note[note.rfind("\n\n") + 2 :].splitlines(keepends=True))
+    return note + "".join(line for line in lines if line not in have)
 
 
 def _check_text(text: str) -> None:

@@ -1,4 +1,4 @@
-"""The verifiable trace bundle: the whole answer, checkable offline (issue 3, SPEC §2-§5, §8-§10).
+"""The verifiable trace bundle: the whole answer, checkable offline (SPEC §2-§5, §8-§10).
 
 A bundle is the trace JSON plus the operator's verifier key, one signed checkpoint, every
 entry the trace involved (its exact canonical bytes and an RFC 9162 inclusion proof against
@@ -27,7 +27,8 @@ from ledger.crypto.keys import PublicKey, b64, unb64, verify_raw
 from ledger.errors import BadSignature, LedgerError, Malformed, NotFound, ProofError
 from ledger.model.statements import Entry
 from ledger.tlog import merkle
-from ledger.tlog.note import SignedCheckpoint, Verifier
+from ledger.tlog.note import Checkpoint, SignedCheckpoint, Verifier
+from ledger.tlog.policy import Policy as WitnessPolicy
 from ledger.trace.entries import EntrySet
 from ledger.trace.policy import Policy
 from ledger.trace.walk import TRACE_KEYS, TraceReport, collect, derive
@@ -103,11 +104,15 @@ def ledger_entries(ledger: Any, seqs: list[int]) -> list[Entry]:
     return [ledger.entry(s) for s in seqs]
 
 
-def verify_bundle(bundle: Any, *, vkey: str | None = None) -> TraceReport:
+def verify_bundle(
+    bundle: Any, *, vkey: str | None = None, witnesses: WitnessPolicy | None = None
+) -> TraceReport:
     """Check ``bundle`` offline and return the trace re-derived from its entries.
 
     ``vkey``: the operator's verifier key as published (note form); without it, the bundle's
     own key is used, which proves only that whoever holds that key vouches for the bundle.
+    ``witnesses``: a witness policy (C2SP tlog-policy) whose quorum must have cosigned the
+    checkpoint, and whose ``log`` lines, if any, must hold the operator's key.
     Raises ``Malformed``, ``BadSignature``, ``ProofError``/``RootMismatch`` or
     ``BundleMismatch`` naming what failed; returns only if everything checks.
     """
@@ -123,7 +128,7 @@ def verify_bundle(bundle: Any, *, vkey: str | None = None) -> TraceReport:
         raise Malformed(f"bundle format {bundle['format']!r} is not {FORMAT!r}", field="format")
     canonical.check_value(bundle)
     verifier = _verifier(bundle, vkey)
-    checkpoint = SignedCheckpoint.open(_text(bundle, "checkpoint"), verifier).checkpoint
+    checkpoint = _checkpoint(bundle, verifier, witnesses)
     if checkpoint.origin != bundle["origin"]:
         raise Malformed(
             f"checkpoint origin {checkpoint.origin!r} is not the bundle's {bundle['origin']!r}",
@@ -177,6 +182,14 @@ def _text(bundle: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise Malformed("must be a string", field=key)
     return value
+
+
+def _checkpoint(bundle: dict[str, Any], verifier: Verifier, witnesses: WitnessPolicy | None) -> Checkpoint:
+    """The bundle's checkpoint: signed by the operator, and cosigned as ``witnesses`` require."""
+    note = _text(bundle, "checkpoint")
+    if witnesses is None:
+        return SignedCheckpoint.open(note, verifier).checkpoint
+    return witnesses.check(note, verifier).checkpoint
 
 
 def _verifier(bundle: dict[str, Any], pinned: str | None) -> Verifier:

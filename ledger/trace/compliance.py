@@ -1,4 +1,4 @@
-"""Judging facilities: the labour attestation in force on a date, findings, the verdict (issue 3).
+"""Judging facilities: the labour attestation in force on a date, findings, the verdict.
 
 Pure functions over values read from entries (SPEC §6 ``labor-attestation``): nothing here
 touches a database, so the live trace and the offline bundle verifier judge identically.

@@ -1,4 +1,4 @@
-"""The entries a trace involves, indexed in memory, and where they come from (issue 3).
+"""The entries a trace involves, indexed in memory, and where they come from.
 
 An ``EntrySet`` answers a trace's questions (which entry made a lot, which shipments moved
 it, which attestations a facility has, what was revoked) from entries held in memory. A

@@ -1,4 +1,4 @@
-"""The operator's compliance policy: high-risk regions for material origins (issue 3).
+"""The operator's compliance policy: high-risk regions for material origins.
 
 The policy lives in ``<ledger home>/policy.json``; without that file it is empty. Format::
 

@@ -1,4 +1,4 @@
-"""The trace: from a product batch down every tier to its material origins (issue 3, SPEC §6, §10).
+"""The trace: from a product batch down every tier to its material origins (SPEC §6, §10).
 
 One derivation, ``derive``, answers every question from an ``EntrySet``: the entries involved,
 indexed in memory. The live trace gives the set a ``LedgerLoader``, which fetches by index

@@ -11,6 +11,7 @@ from typing import Any
 
 from ledger.model.fields import ILO_INDICATORS, ROLES
 from ledger.model.statements import TYPES, signature_schema, statement_schemas
+from web.api import formats
 
 REF = "#/components/schemas/"
 
@@ -136,6 +137,31 @@ SCHEMAS: dict[str, Any] = {
             "size": NAT,
             "root": HEX64,
             "checkpoint": STR,
+            "witnesses": {
+                "type": "array",
+                "description": "each witness of the ledger's policy: its state and alarms (SPEC §14)",
+                "items": ref("WitnessState"),
+            },
+            "quorum": {
+                "type": ["object", "null"],
+                "description": "the policy's quorum and whether the latest checkpoint meets it",
+            },
+        },
+        required=["origin", "vkey", "size", "root", "checkpoint"],
+        extra=False,
+    ),
+    "WitnessState": obj(
+        {
+            "name": STR,
+            "vkey": STR,
+            "url": {"type": ["string", "null"]},
+            "size": NULLABLE_NAT,
+            "cosigned_size": NULLABLE_NAT,
+            "status": STR,
+            "message": STR,
+            "checked_at": {"type": ["string", "null"]},
+            "cosigned_latest": {"type": "boolean"},
+            "alarms": {"type": "array", "items": {"type": "object"}},
         },
         extra=False,
     ),
@@ -664,13 +690,14 @@ def paths() -> dict[str, Any]:
         "/01/{gtin}/10/{batch}": {
             "get": {
                 "operationId": "getDigitalLink",
-                "summary": "GS1 Digital Link: the shopper's page, or the bundle for Accept: application/json",
+                "summary": "GS1 Digital Link: the shopper's page, the bundle for Accept: application/json, "
+                "the EPCIS 2.0 document for Accept: application/ld+json",
                 "parameters": [GTIN, BATCH, AT],
                 "responses": {
                     "200": {
-                        "description": "the page, or the bundle",
+                        "description": "the page, the bundle, or the EPCIS document",
                         "headers": CORS,
-                        "content": {**HTML, **json_content(ref("Bundle"))},
+                        "content": {**HTML, **json_content(ref("Bundle")), **formats.EPCIS_CONTENT},
                     },
                     "301": {
                         "description": "a GTIN-8/12/13 redirects to its 14-digit form",
@@ -719,6 +746,12 @@ def paths() -> dict[str, Any]:
     }
 
 
+def _tile_paths() -> dict[str, Any]:
+    from web.api.openapi_tiles import tile_paths  # it builds on this module's helpers
+
+    return tile_paths()
+
+
 @cache
 def document() -> dict[str, Any]:
     return {
@@ -734,6 +767,19 @@ def document() -> dict[str, Any]:
             "distinct lots per list, a public key on the curve) are refused with 400 and "
             "the field named, and rules on the ledger's state with 403, 409 or 422.",
         },
-        "paths": paths(),
+        "paths": {
+            **paths(),
+            **_tile_paths(),
+            **formats.openapi_paths(
+                GTIN,
+                BATCH,
+                AT,
+                {
+                    "400": error("not a GTIN, batch or date"),
+                    "404": error("no such product batch or credential"),
+                    **DEFAULT,
+                },
+            ),
+        },
         "components": {"schemas": SCHEMAS},
     }

@@ -4,6 +4,7 @@ no script; every value goes through Jinja's autoescaping."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,9 @@ from ledger.errors import InvalidField, NotFound, UnknownType
 from ledger.model.statements import TYPES
 from ledger.store import sqlite as store
 from ledger.trace.walk import collect
+from ledger.witness.submitter import witnessed_by
 from web import digital_link, queries, tracing
+from web.api import formats
 from web.handle import get_ledger
 from web.pages import log_paging, qr
 from web.params import date_arg, int_arg, parse_int, str_arg
@@ -137,9 +140,30 @@ def _image(data: bytes, mimetype: str) -> Response:
     response = Response(data, mimetype=mimetype)
     if current_app.config.get("PROVENANCE_BASE_URL"):
         response.headers["Cache-Control"] = "public, max-age=86400"
-    else:  # the URL came from the request's Host header: no shared cache may keep it
+    return _no_store_if_host_used(response)
+
+
+def _no_store_if_host_used(response: Response) -> Response:
+    """A response whose bytes hold ``base_url()`` taken from the request's Host header: no
+    shared cache may keep it (one client's Host must never reach another)."""
+    if not current_app.config.get("PROVENANCE_BASE_URL"):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def device_check(home: Path, page_url: str) -> dict[str, str]:
+    """What the page needs to check itself in the browser (issue 13): the witness policy to
+    enforce (the ledger's, when it sets a quorum) and the link to an independent verifier
+    (``PROVENANCE_VERIFIER_URL``) opened on this page."""
+    policy = ""
+    path = Path(home) / "witnesses"
+    if path.is_file():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if any(line.split()[:1] == ["quorum"] for line in text.splitlines()):
+            policy = text
+    verifier: str | None = current_app.config.get("PROVENANCE_VERIFIER_URL")
+    link = f"{verifier}?bundle={quote(page_url, safe='')}" if verifier else ""
+    return {"witness_policy": policy, "verifier_link": link}
 
 
 def _wants_json() -> bool:
@@ -148,6 +172,10 @@ def _wants_json() -> bool:
 
 
 def _shopper(gtin: str, batch: str, canonical: str) -> Any:
+    if formats.wants_epcis():
+        response = formats.epcis_response(gtin, batch)
+        response.headers["Vary"] = "Accept"
+        return response
     at = date_arg("at")
     ledger = get_ledger()
     if _wants_json():
@@ -172,6 +200,8 @@ def _shopper(gtin: str, batch: str, canonical: str) -> Any:
                 page_url=base_url() + canonical,
                 bundle_url=f"/api/v1/trace/{gtin}/{quote(batch, safe='')}",
                 entries=sorted(e["seq"] for e in bundle.get("entries", [])),
+                witnessed=witnessed_by(ledger.home, checkpoint.note),
+                **device_check(ledger.home, base_url() + canonical),
             ),
             mimetype="text/html",
         )
@@ -179,7 +209,7 @@ def _shopper(gtin: str, batch: str, canonical: str) -> Any:
     return response
 
 
-def _label(gtin: str, batch: str, canonical: str) -> str:
+def _label(gtin: str, batch: str, canonical: str) -> Response:
     ledger = get_ledger()
     with store.read_transaction(ledger.conn):
         rows = store.query(
@@ -192,7 +222,7 @@ def _label(gtin: str, batch: str, canonical: str) -> str:
         seq, brand = rows[0]
         name = ledger.entry(seq).statement.body["name"]
         brand_name = queries.party_names(ledger, {brand}).get(brand, brand)
-    return render_template(
+    page = render_template(
         "label.html",
         name=name,
         brand=brand_name,
@@ -201,6 +231,7 @@ def _label(gtin: str, batch: str, canonical: str) -> str:
         canonical=canonical,
         url=base_url() + canonical,
     )
+    return _no_store_if_host_used(Response(page, mimetype="text/html"))
 
 
 # -- parties, entries, the log ------------------------------------------------------------
