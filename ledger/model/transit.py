@@ -59,7 +59,7 @@ class Shipment:
     @classmethod
     def from_row(cls, row: Any) -> Shipment:
         accepted = None if row[8] is None else bool(row[8])
-        return cls(*row[:8], accepted, *row[9:])  # type: ignore[misc, call-arg]
+        return cls(*row[:8], accepted, *row[9:])  # type: ignore[call-arg]
 
 
 _COLUMNS = "seq, lot, sender, receiver, amount, unit, shipped_on, receipt, accepted, received_on, revoked_by"
