@@ -21,7 +21,8 @@ def _import_all() -> None:
     """Import every ledger module so that errors defined outside errors.py are counted too,
     and the web app's errors, so the set is the same whatever ran before."""
     for info in pkgutil.walk_packages(ledger_package.__path__, "ledger."):
-        importlib.import_module(info.name)
+        if not info.name.endswith(".__main__"):  # a program, not a module to import
+            importlib.import_module(info.name)
     importlib.import_module("web.errors")
 
 

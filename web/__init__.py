@@ -44,10 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.merge_slashes = False  # "//" is a 404, never a redirect to another resource
 
     from web import errors, handle, host, security
-    from web import errors, handle, security
-    from web.api import formats
+    from web.api import formats, tiles
     from web.api import routes as api
-    from web.api import tiles
     from web.pages import views
     from web.present import filters
 
