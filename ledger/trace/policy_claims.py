@@ -47,22 +47,24 @@ def _decimal(obj: dict[str, Any], key: str, path: str) -> Decimal | None:
     return number
 
 
-def _name(obj: dict[str, Any], key: str, path: str) -> str | None:
+def _string(obj: dict[str, Any], key: str, path: str, *, unit: bool = False) -> str | None:
+    """``obj[key]``, if present: a non-empty name, or with ``unit`` a unit such as kg."""
     value = obj.get(key)
     if value is None:
         return None
+    if unit and not (isinstance(value, str) and UNIT.fullmatch(value)):
+        raise ConfigError(f"{path}.{key} {value!r} is not a unit such as kg, m, pcs")
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{path}.{key} must be a non-empty name")
     return value
 
 
+def _name(obj: dict[str, Any], key: str, path: str) -> str | None:
+    return _string(obj, key, path)
+
+
 def _unit(obj: dict[str, Any], key: str, path: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not UNIT.fullmatch(value):
-        raise ConfigError(f"{path}.{key} {value!r} is not a unit such as kg, m, pcs")
-    return value
+    return _string(obj, key, path, unit=True)
 
 
 def _severity(obj: dict[str, Any], path: str, default: str) -> str:
