@@ -53,6 +53,19 @@ def test_mass_from_nothing(chain: Any) -> None:
     assert not [f for f in t["findings"] if f["code"] in ("unbounded-conversion", "yield-out-of-bounds")]
 
 
+def test_mass_from_nothing_in_other_units_of_mass(chain: Any) -> None:
+    """1 kg spun into 1,000,000 g (1,000 kg): masses compare across kg, g and t."""
+    b = chain.b
+    b.origin(FARM, "C-g", "seed cotton", "1", "kg", country="IN", produced_on=DAY)
+    b.ship(FARM, "C-g", "1", "kg", MILL, DAY)
+    b.transform(MILL, "spinning", DAY, [("C-g", "1", "kg")], [("Y-g", "yarn", "1000000", "g")])
+    b.ship(MILL, "Y-g", "1000000", "g", BRAND, DAY)
+    b.product(BRAND, chain.gtin, "B-g", "Yarn", [("Y-g", "1000000", "g")])
+    t = trace_product(chain.ledger, chain.gtin, "B-g").to_json()
+    (f,) = t["findings"]
+    assert (f["code"], f["party"]) == ("mass-gained", MILL) and "1000 kg of outputs from 1 kg" in f["message"]
+
+
 def test_small_gain_is_serious_too(chain: Any) -> None:
     t = spin_and_sell(chain, "100", "100.5", "200", "B-GAIN")
     assert [f["party"] for f in t["findings"] if f["code"] == "mass-gained"] == [MILL]

@@ -27,6 +27,29 @@ def totals(lines: list[dict[str, Any]]) -> dict[str, Decimal]:
     return out
 
 
+# Units of mass the ledger knows, in kilograms: outputs and inputs in any of them are
+# compared by mass (1 kg cannot become 1,000,000 g any more than 1,000 kg).
+MASS_UNITS = {
+    "mg": Decimal("0.000001"),
+    "g": Decimal("0.001"),
+    "kg": Decimal(1),
+    "t": Decimal(1000),
+    "tonne": Decimal(1000),
+    "lb": Decimal("0.45359237"),
+    "oz": Decimal("0.028349523125"),
+}
+
+
+def _same_measure(ins: dict[str, Decimal], outs: dict[str, Decimal]) -> list[tuple[str, Decimal, Decimal]]:
+    """(unit, output total, input total) for each unit both sides use, masses together in kg."""
+    pairs = [(u, outs[u], ins[u]) for u in sorted(set(ins) & set(outs)) if u not in MASS_UNITS]
+    mass_in = sum((v * MASS_UNITS[u] for u, v in ins.items() if u in MASS_UNITS), Decimal(0))
+    mass_out = sum((v * MASS_UNITS[u] for u, v in outs.items() if u in MASS_UNITS), Decimal(0))
+    if mass_in and mass_out:
+        pairs.append(("kg", mass_out, mass_in))
+    return pairs
+
+
 def _plain(d: Decimal) -> str:
     return "0" if d == 0 else format(d.normalize(), "f")
 
@@ -44,14 +67,14 @@ def findings(
     party, seq, process = step["party"], step["seq"], step.get("process", "")
     who, at = name(party), f"in its {process} (entry {seq})"
     ins, outs = totals(step["inputs"]), totals(step["outputs"])
-    for unit, made in sorted(outs.items()):
-        if unit in ins and made > ins[unit]:
+    for unit, made, used in _same_measure(ins, outs):
+        if made > used:
             out.append(
                 Finding(
                     SERIOUS,
                     "mass-gained",
                     party,
-                    f"{who} made {_plain(made)} {unit} of outputs from {_plain(ins[unit])} {unit} of "
+                    f"{who} made {_plain(made)} {unit} of outputs from {_plain(used)} {unit} of "
                     f"inputs {at}: mass gained from nothing.",
                     seq,
                 )
@@ -59,15 +82,18 @@ def findings(
     for bound in policy.yields:
         if _applies(bound, process):
             out += _check_bound(bound, step, materials, who, at)
+    weighed = bool(set(ins) & set(MASS_UNITS))
     for unit in sorted(set(outs) - set(ins)):
+        if weighed and unit in MASS_UNITS:
+            continue  # kg to t is no conversion: the masses were compared above
         if not any(_knows(b, step, materials, unit) for b in policy.yields):
-            used = ", ".join(f"{_plain(v)} {u}" for u, v in sorted(ins.items()))
+            sources = ", ".join(f"{_plain(v)} {u}" for u, v in sorted(ins.items()))
             out.append(
                 Finding(
                     ATTENTION,
                     "unbounded-conversion",
                     party,
-                    f"{who} made {_plain(outs[unit])} {unit} from {used} {at}: the policy bounds no "
+                    f"{who} made {_plain(outs[unit])} {unit} from {sources} {at}: the policy bounds no "
                     f"conversion to {unit} for this process, so nothing checks that the quantity is "
                     "plausible.",
                     seq,
