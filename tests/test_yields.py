@@ -64,6 +64,7 @@ def test_mass_from_nothing_in_other_units_of_mass(chain: Any) -> None:
     t = trace_product(chain.ledger, chain.gtin, "B-g").to_json()
     (f,) = t["findings"]
     assert (f["code"], f["party"]) == ("mass-gained", MILL) and "1000 kg of outputs from 1 kg" in f["message"]
+    assert [o["share"] for o in t["origins"]] == ["0.001"]
 
 
 def test_small_gain_is_serious_too(chain: Any) -> None:

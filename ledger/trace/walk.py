@@ -264,14 +264,30 @@ class Walk:
             total = sum(same, Decimal(0))
             units = len({o["unit"] for o in b["outputs"]})
             ratio = DEC.divide(item.draw, DEC.multiply(total, units)) if total else Decimal(0)
-            used = sum(
-                (DEC.create_decimal(x["amount"]) for x in b["inputs"] if x["unit"] == unit), Decimal(0)
-            )
-            if 0 < used < total:  # mass gained: the inputs account for used/total of the draw
-                gained = DEC.multiply(item.draw, DEC.divide(total - used, total))
-                self.unaccounted[unit] = DEC.add(self.unaccounted.get(unit, Decimal(0)), gained)
+            self._gained(item.draw, unit, b)
             for line in b["inputs"]:
                 self.demand(line["lot"], DEC.multiply(ratio, DEC.create_decimal(line["amount"])), creator.seq)
+
+    def _gained(self, draw: Decimal, unit: str, b: dict[str, Any]) -> None:
+        """Count the part of ``draw`` (of an output in ``unit`` of transformation ``b``) that no
+        input accounts for, when the transformation gained mass: shares stay true to mass.
+        Masses compare across units of mass, counted in kg."""
+        factor = yields.MASS_UNITS.get(unit)
+
+        def weigh(lines: list[dict[str, Any]]) -> Decimal:
+            if factor is None:
+                return sum((DEC.create_decimal(x["amount"]) for x in lines if x["unit"] == unit), Decimal(0))
+            mass = yields.MASS_UNITS
+            return sum(
+                (DEC.create_decimal(x["amount"]) * mass[x["unit"]] for x in lines if x["unit"] in mass),
+                Decimal(0),
+            )
+
+        made, used = weigh(b["outputs"]), weigh(b["inputs"])
+        if 0 < used < made:  # the inputs account for used/made of the draw
+            gained = DEC.multiply(draw, DEC.divide(made - used, made))
+            key = unit if factor is None else "kg"
+            self.unaccounted[key] = DEC.add(self.unaccounted.get(key, Decimal(0)), gained * (factor or 1))
 
     def _custody(self, item: _Lot, creator: Entry, sinks: list[dict[str, Any]], tier: int) -> None:
         """Every standing shipment on a time-respecting route from the maker to each user. A
@@ -540,9 +556,14 @@ class Walk:
                 self.name,
             )
             self._origin_country(e, item.lot)
-        for unit, amount in self.unaccounted.items():  # shares stay true to mass
-            if unit in totals:
-                totals[unit] = DEC.add(totals[unit], amount)
+        for unit in totals:  # shares stay true to mass (unaccounted masses are kept in kg)
+            factor = yields.MASS_UNITS.get(unit)
+            extra = (
+                self.unaccounted.get(unit, Decimal(0))
+                if factor is None
+                else self.unaccounted.get("kg", Decimal(0)) / factor
+            )
+            totals[unit] = DEC.add(totals[unit], extra)
         for row in origins:
             total = totals[row["unit"]]
             row["share"] = dec_text(DEC.divide(row["amount"], total)) if total else "0"
