@@ -219,3 +219,22 @@ def test_receive_command_and_transit_api(tmp_path: Path) -> None:
     assert client.get(f"/api/v1/parties/{MILL}/transit").get_json()["incoming"] == []
     r = runner.invoke(main, ["transit", FARM, "--outgoing", *home])
     assert r.exit_code == 0 and r.output == ""
+
+
+def test_receipts_over_http(client: Any, stocked: dict[str, int], cast: Any) -> None:
+    """POST /api/v1/entries takes a receipt like any envelope; refusals carry SPEC §10 bodies."""
+    b = cast
+    sent = b.ship("farm-a", "cot-1", "5", "kg", "trade-a", "2025-05-08", receive=None)
+    body = {"shipment": sent, "received_on": "2025-05-08", "accepted": True}
+    wrong = b.envelope("receipt", "proc-a", body).to_json()
+    r = client.post("/api/v1/entries", json=wrong)
+    assert r.status_code == 403
+    assert r.get_json()["error"]["code"] == "not-recipient"
+    assert r.get_json()["error"]["field"] == "statement.body.shipment"
+    moving = client.get("/api/v1/parties/trade-a/transit").get_json()
+    assert [x["shipment"] for x in moving["incoming"]] == [sent]
+    r = client.post("/api/v1/entries", json=b.envelope("receipt", "trade-a", body).to_json())
+    assert r.status_code == 201 and r.get_json()["entry"]["statement"]["body"] == body
+    r = client.post("/api/v1/entries", json=b.envelope("receipt", "trade-a", body).to_json())
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "already-received"
+    assert client.get("/api/v1/parties/trade-a/transit").get_json()["incoming"] == []
