@@ -149,3 +149,28 @@ def test_origin_outside_the_producers_country(chain: Any) -> None:
     assert ("high-risk-origin", "serious", "kashgar-farm") in got
     mismatch = next(f for f in t["findings"] if f["code"] == "origin-country-mismatch")
     assert "KZ" in mismatch["message"] and "registered in CN" in mismatch["message"]
+
+
+def test_a_high_risk_region_under_another_country(chain: Any) -> None:
+    """A farm registered in KZ declaring KZ/Xinjiang: the region is CN's in the policy."""
+    write_policy(chain.home, high_risk_regions=XINJIANG)
+    b = chain.b
+    b.party("ili-farm", "Ili Valley Cotton", "farm", "KZ")
+    b.origin(
+        "ili-farm",
+        "COT-I",
+        "seed cotton",
+        "10",
+        "kg",
+        country="KZ",
+        region="Xinjiang",
+        produced_on="2025-06-01",
+    )
+    b.ship("ili-farm", "COT-I", "10", "kg", KNITTER, "2025-06-01")
+    b.transform(KNITTER, "knitting", "2025-06-01", [("COT-I", "10", "kg")], [("TI", "tee", "10", "pcs")])
+    b.ship(KNITTER, "TI", "10", "pcs", BRAND, "2025-06-01")
+    b.product(BRAND, chain.gtin, "B-I", "Organic tee", [("TI", "10", "pcs")])
+    t = trace_product(chain.ledger, chain.gtin, "B-I").to_json()
+    (f,) = [f for f in t["findings"] if f["code"] != "no-attestation"]  # the new farm is unaudited
+    assert (f["code"], f["severity"], f["party"]) == ("high-risk-region-elsewhere", "attention", "ili-farm")
+    assert "Xinjiang (CN)" in f["message"] and "UFLPA" in f["message"] and "declares it in KZ" in f["message"]

@@ -102,6 +102,37 @@ def auditor_switch(
     )
 
 
+def region_elsewhere(
+    policy: Policy,
+    party: str,
+    seq: int,
+    lot: str,
+    countries: set[str],
+    region: str,
+    name: Callable[[str], str],
+) -> list[Finding]:
+    """A region named like a policy's high-risk region of another country than the origin's
+    (declared or registered) ones: "KZ/Xinjiang" from a farm registered in KZ."""
+    out = []
+    for r in policy.high_risk_regions:
+        if not (r.region and r.country) or r.country in countries:
+            continue
+        if any(names_match(region, n) for n in (r.region, *r.aliases)):
+            why = f" ({r.reason})" if r.reason else ""
+            out.append(
+                Finding(
+                    ATTENTION,
+                    "high-risk-region-elsewhere",
+                    party,
+                    f"Lot {lot} by {name(party)} names the region {region!r}, which the policy lists "
+                    f"as the high-risk region {r.label}{why}, but declares it in "
+                    f"{' / '.join(sorted(c for c in countries if c))} (entry {seq}).",
+                    seq,
+                )
+            )
+    return out
+
+
 def origin_country(
     party: str, seq: int, lot: str, country: str, registered: str, name: Callable[[str], str]
 ) -> Finding | None:

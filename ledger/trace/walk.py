@@ -583,16 +583,19 @@ class Walk:
 
     def _origin_country(self, e: Entry, lot: str) -> None:
         """An origin declared outside its producer's registered country: flagged, and its
-        region also judged as if in the registered country (a CN farm's "KZ/Xinjiang")."""
+        region also judged as if in the registered country (a CN farm's "KZ/Xinjiang"); a
+        high-risk region's name under a third country is flagged too."""
         b, producer = e.statement.body, e.statement.issuer
         registered = self.record(producer, e.seq)["country"]
-        mismatch = redflags.origin_country(
-            producer, e.seq, lot, b["origin"]["country"], registered, self.name
-        )
+        declared, region = b["origin"]["country"], b["origin"].get("region")
+        if region:
+            self.findings += redflags.region_elsewhere(
+                self.policy, producer, e.seq, lot, {declared, registered}, region, self.name
+            )
+        mismatch = redflags.origin_country(producer, e.seq, lot, declared, registered, self.name)
         if mismatch is None:
             return
         self.findings.append(mismatch)
-        region = b["origin"].get("region")
         if region:
             self.findings += [
                 f
