@@ -206,6 +206,8 @@ def test_receive_command_and_transit_api(tmp_path: Path) -> None:
     assert r.exit_code == 1 and json.loads(r.output)["error"]["code"] == "unknown-key"
     r = runner.invoke(main, ["receive", str(sent), "--key", str(key), "--as", MILL, *home])
     assert r.exit_code == 2 and "--accept or --refuse" in r.output
+    r = runner.invoke(main, ["transit", MILL, *home])
+    assert r.exit_code == 0 and json.loads(r.output) == moving["incoming"][0]
     r = runner.invoke(
         main, ["receive", str(sent), "--key", str(key), "--as", MILL, "--refuse", "--on", "2025-12-31", *home]
     )
