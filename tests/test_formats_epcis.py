@@ -71,11 +71,13 @@ def test_export_is_valid_epcis_with_one_event_per_step(tmp_path: Path) -> None:
     validate(json.loads(text))
     steps = take(c.ledger, c.gtin, c.batch).report.steps
     events = doc["epcisBody"]["eventList"]
-    assert [e["pl:seq"] for e in events] == sorted(s["seq"] for s in steps)
-    kinds = {s["seq"]: s["kind"] for s in steps}
+    # one event per step, and one per receipt of a shipment on the route (SPEC v2 receipts)
+    kinds = {s["seq"]: s["kind"] for s in steps} | {s["receipt"]: "receipt" for s in steps if "receipt" in s}
+    assert [e["pl:seq"] for e in events] == sorted(kinds)
     shapes = {
         "origin": ("ObjectEvent", "ADD", "commissioning"),
         "shipment": ("ObjectEvent", "OBSERVE", "shipping"),
+        "receipt": ("ObjectEvent", "OBSERVE", "receiving"),
         "transformation": ("TransformationEvent", None, "commissioning"),
         "product": ("TransformationEvent", None, "creating_class_instance"),
     }
@@ -98,6 +100,8 @@ def test_quantities_and_dates_are_the_statements(tmp_path: Path) -> None:
             want = (Decimal(b["amount"]), UNIT_CODES[b["unit"]], b["shipped_on"])
             assert (q["quantity"], q["uom"], e["eventTime"][:10]) == want
             assert q["epcClass"].endswith("/lots/" + b["lot"])
+        elif e["bizStep"] == "receiving":
+            assert e["eventTime"][:10] == b["received_on"]
         elif e["type"] == "ObjectEvent":
             (q,) = e["quantityList"]
             assert (
@@ -143,7 +147,8 @@ def test_gs1_keys_where_parties_carry_a_gln(tmp_path: Path) -> None:
     b.product(BRAND, "00614141999996", "B/1", "Bale", [("01/04012345111118/10/L1", "10", "kg")])
     text, doc = exported(b.ledger, "00614141999996", "B/1")
     validate(json.loads(text))
-    origin, ship, product = doc["epcisBody"]["eventList"]
+    origin, ship, receiving, product = doc["epcisBody"]["eventList"]
+    assert receiving["bizStep"] == "receiving"
     assert origin["readPoint"]["id"] == "urn:epc:id:sgln:4012345.00001.0"
     assert origin["quantityList"][0]["epcClass"] == "urn:epc:class:lgtin:4012345.011111.L1"
     assert ship["sourceList"] == [
@@ -464,6 +469,9 @@ def test_import_a_receiving_event_as_the_receipt_of_its_shipment(tmp_path: Path)
     assert st.body == {"shipment": shipped, "received_on": "2013-11-04", "accepted": True}
     again = dict(RECEIVING, eventID="urn:uuid:0d7e3f6a-1c2b-4a5d-8e9f-a0b1c2d3e4f5")
     planned, refused = plan(
-        {"type": "EPCISDocument", "epcisBody": {"eventList": [again]}}, "buyer", directory(b.ledger), NOW
+        parse(json.dumps({"type": "EPCISDocument", "epcisBody": {"eventList": [again]}})),
+        "buyer",
+        directory(b.ledger),
+        NOW,
     )
     assert len(refused) == 1 and "awaits a receipt" in refused[0].reason
