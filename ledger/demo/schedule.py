@@ -27,6 +27,7 @@ DATED: dict[str, tuple[str, int]] = {
     "receive": ("on", 2),
 }
 CARRIED = ("product", "revoke")  # dated by the call described before them
+REGISTERING = ("party", "incept")
 
 
 class DemoClock:
@@ -52,7 +53,10 @@ class Schedule:
 
     @property
     def keys(self) -> dict[str, Any]:
-        return self.builder.keys
+        """The builder's keys, and the parties noted for registration (a chain asks whether a
+        party is registered already, before the replay registers it)."""
+        noted = {c[3][0]: None for c in self.calls if c[2] in REGISTERING and c[3]}
+        return {**noted, **self.builder.keys}
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
