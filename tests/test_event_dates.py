@@ -158,3 +158,22 @@ def test_an_honest_chain_has_no_date_findings(chain: Any) -> None:
     t = trace_product(chain.ledger, chain.gtin, chain.batch).to_json()
     assert t["verdict"] == "compliant" and t["findings"] == []
     assert AUDITOR in t["parties"]
+
+
+def test_the_demo_records_each_step_on_its_date(tmp_path: Path) -> None:
+    """The demo's chains overlap in time; replayed in date order, no step is a late record,
+    the cotton chain is compliant and the other two keep the failures of their story."""
+    from ledger.core.ledger import Ledger
+    from ledger.demo.chains import build_demo
+
+    products = build_demo(tmp_path / "demo")
+    with Ledger.open(tmp_path / "demo", readonly=True) as led:
+        verdicts = []
+        for p in products:
+            t = trace_product(led, p["gtin"], p["batch"]).to_json()
+            assert not [f for f in t["findings"] if f["code"] in ("late-record", "dated-back")]
+            for s in t["steps"]:
+                recorded = led.entry(s["seq"]).recorded_at[:10]
+                assert s["date"] <= recorded, s
+            verdicts.append(t["verdict"])
+    assert verdicts == ["compliant", "non-compliant", "non-compliant"]
