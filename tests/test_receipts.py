@@ -199,6 +199,8 @@ def test_receive_command_and_transit_api(tmp_path: Path) -> None:
     }
     page = client.get(f"/parties/{MILL}").get_data(as_text=True)
     assert "Goods in transit" in page and "COT-9" in page
+    received = page[page.index('id="got-h"') :]
+    assert "COT-1" in received and "COT-9" not in received  # only what the mill accepted
     assert client.get("/api/v1/parties/nobody/transit").status_code == 404
     runner = CliRunner()
     home = ["--home", str(c.home)]

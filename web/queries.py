@@ -155,12 +155,12 @@ def activity(ledger: Ledger, pid: str, limit: int = 200) -> list[dict[str, Any]]
 
 
 def received(ledger: Ledger, pid: str, limit: int = 200) -> list[dict[str, Any]]:
-    """Shipments sent to ``pid``."""
+    """Shipments sent to ``pid`` that it accepted (the others are in transit or went back)."""
     rows = store.query(
         ledger.conn,
-        "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq"
+        "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq JOIN shipments s ON s.seq = l.seq"
         " WHERE l.kind = 'party' AND l.value = ? AND e.type = 'shipment' AND e.issuer != ?"
-        " ORDER BY l.seq LIMIT ?",
+        " AND s.accepted = 1 ORDER BY l.seq LIMIT ?",
         (pid, pid, limit),
     )
     return [
