@@ -1,11 +1,16 @@
 """HTTP figures for scripts/bench.py: a real `provenance serve` on loopback.
 
 - the shopper page and an inclusion proof: median latency at each ledger size;
-- acknowledged appends per second from 16 client threads, with group commit and without.
+- acknowledged appends per second from 16 client threads, with group commit and without;
+- slow clients (issue 9): a probe's median latency idle and while 64 connections dribble
+  their headers or bodies a byte every half second (aim: within 2x of idle).
+
+Run alone (a fresh small ledger): .venv/bin/python scripts/bench_http.py --slow
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -123,8 +128,51 @@ def appends_per_second(provenance: str, home: Path, group: bool, n: int = 1600, 
         server.stop()
 
 
+SLOW_CLIENTS = 64
+
+
+def slow_clients(provenance: str, home: Path, path: str = "/api/v1/ledger", n: int = 60) -> dict[str, Any]:
+    """The probe's median latency on ``path`` idle, then while SLOW_CLIENTS connections send
+    their request a byte every half second (half stuck in headers, half in a POST body)."""
+    server = Server(provenance, home)
+    sockets: list[socket.socket] = []
+    stop = threading.Event()
+    try:
+        idle = median_ms(lambda: server.get(path), n)
+        for i in range(SLOW_CLIENTS):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            head = b"GET / HTTP/1.1\r\nHost: x\r\n" if i % 2 else b"POST /api/v1/entries HTTP/1.1\r\n"
+            s.sendall(head + (b"" if i % 2 else b"Host: x\r\nContent-Length: 100000\r\n\r\n{"))
+            sockets.append(s)
+
+        def dribble() -> None:
+            while not stop.wait(0.5):
+                for s in sockets:
+                    with contextlib.suppress(OSError):
+                        s.sendall(b"X")
+
+        t = threading.Thread(target=dribble)
+        t.start()
+        try:
+            slow = median_ms(lambda: server.get(path), n)
+        finally:
+            stop.set()
+            t.join()
+        return {"idle_ms": idle, "with_64_slow_ms": slow, "ratio": round(slow / idle, 2) if idle else None}
+    finally:
+        for s in sockets:
+            s.close()
+        server.stop()
+
+
 def run(ledgers: dict[int, Ledger], products: dict[Path, tuple[str, str]], provenance: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    small = ledgers[min(ledgers)]
+    gtin, batch = products[small.home]
+    out["slow_clients"] = {
+        "ledger": slow_clients(provenance, small.home),
+        "shopper_page": slow_clients(provenance, small.home, f"/01/{gtin}/10/{batch}", 30),
+    }
     for n, ledger in ledgers.items():
         gtin, batch = products[ledger.home]
         server = Server(provenance, ledger.home)
@@ -144,3 +192,14 @@ def run(ledgers: dict[int, Ledger], products: dict[Path, tuple[str, str]], prove
         "one_commit_per_request": appends_per_second(provenance, big.home, False),
     }
     return out
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    if sys.argv[1:] != ["--slow"]:
+        sys.exit("usage: bench_http.py --slow   (the other figures run from scripts/bench.py)")
+    with tempfile.TemporaryDirectory() as tmp:
+        Ledger.init(Path(tmp) / "home", "bench.localhost/ledger").close()
+        exe = str(Path(sys.executable).with_name("provenance"))
+        print(json.dumps({"slow_clients": slow_clients(exe, Path(tmp) / "home")}, indent=2))

@@ -590,6 +590,8 @@ def bundle_cases(out: Path) -> list[dict[str, Any]]:
         ],
     ]
     (out / "bundles").mkdir(exist_ok=True)
+    for stale in (out / "bundles").glob("*.json"):
+        stale.unlink()
     index = []
     for name, data, pinned, pol, valid, why in cases:
         (out / "bundles" / f"{name}.json").write_bytes(data)
@@ -604,6 +606,130 @@ def bundle_cases(out: Path) -> list[dict[str, Any]]:
             }
         )
     return index
+
+
+def published_tiles(entries: list[bytes], signer: Signer) -> dict[str, bytes]:
+    """``entries`` as C2SP tlog-tiles (SPEC §13): the checkpoint, hash tiles, entry bundles."""
+    from ledger.publish.content import tile_bytes
+    from ledger.store import sqlite as store
+    from ledger.tlog.tiles import encode_bundle, levels, tiles_for_size
+
+    conn = store.connect(":memory:")
+    store.create_schema(conn)
+    frontier = merkle.Frontier()
+    for data in entries:
+        store.insert_nodes(conn, frontier.append(merkle.leaf_hash(data)))
+    size = len(entries)
+    files = {"checkpoint": signer.sign_note(Checkpoint(ORIGIN, size, frontier.root()).to_text()).encode()}
+    for level in levels(size):
+        for tile in tiles_for_size(size, level):
+            files[tile.path] = tile_bytes(conn, tile, size)
+    for bundle in tiles_for_size(size, None):
+        files[bundle.path] = encode_bundle(entries[bundle.first : bundle.first + bundle.width])
+    return files
+
+
+def _recorded_at_digit(bundle: bytes, index: int) -> int:
+    """The offset in ``bundle`` of a digit of record ``index``'s recorded_at."""
+    at = 0
+    for _ in range(index):
+        at += 2 + int.from_bytes(bundle[at : at + 2], "big")
+    record = bundle[at + 2 : at + 2 + int.from_bytes(bundle[at : at + 2], "big")]
+    return at + 2 + record.index(b'"recorded_at":"') + len(b'"recorded_at":"') + 3
+
+
+def _flipped(data: bytes, offset: int) -> bytes:
+    return data[:offset] + bytes([data[offset] ^ 0x01]) + data[offset + 1 :]
+
+
+def tile_vectors() -> dict[str, Any]:
+    """A log of 300 entries as tiles (a full and a partial tile at level 0, a partial one at
+    level 1) in ``files``, and cases that alter them: ``flip`` (xor 0x01 into the byte at
+    ``offset``), ``cut`` (keep the first ``length`` bytes), ``append`` and ``replace`` (base64).
+    A reader checks the checkpoint's signature with ``vkey``, rebuilds its root from the
+    tiles and hashes every entry of the bundles to its leaf."""
+    entries = log_entries(300)
+    signer = operator_signer()
+    good = published_tiles(entries, signer)
+    changed = [*entries[:5], entries[5].replace(b'"recorded_at":"2026', b'"recorded_at":"2027'), *entries[6:]]
+    rebuilt = published_tiles(changed, signer)
+    full, partial = "tile/entries/000", "tile/entries/001.p/44"
+    assert _flipped(good[full], _recorded_at_digit(good[full], 5)) == rebuilt[full]
+    intruder = Signer(ORIGIN, key("intruder")).sign_note(good["checkpoint"].decode().split("\n\n")[0] + "\n")
+
+    def flip(path: str, offset: int) -> dict[str, Any]:
+        return {"flip": [{"path": path, "offset": offset}]}
+
+    cases = [
+        ("happy-path", {}, True, "the checkpoint, every tile and every entry agree"),
+        (
+            "entry-changed-in-full-bundle",
+            flip(full, _recorded_at_digit(good[full], 100)),
+            False,
+            "entry 100 does not hash to its leaf",
+        ),
+        (
+            "entry-changed-in-partial-bundle",
+            flip(partial, _recorded_at_digit(good[partial], 14)),
+            False,
+            "entry 270 does not hash to its leaf",
+        ),
+        (
+            "flipped-bit-in-full-hash-tile",
+            flip("tile/0/000", 32 * 9 + 4),
+            False,
+            "tile/0/000 does not hash to its entry in tile/1/000.p/1",
+        ),
+        (
+            "flipped-bit-in-partial-hash-tile",
+            flip("tile/0/001.p/44", 40),
+            False,
+            "the tiles give another root than the checkpoint",
+        ),
+        (
+            "flipped-bit-in-level-1-tile",
+            flip("tile/1/000.p/1", 0),
+            False,
+            "the tiles give another root than the checkpoint",
+        ),
+        (
+            "tiles-rebuilt-for-a-changed-entry",
+            {
+                **flip(full, _recorded_at_digit(good[full], 5)),  # "2026" becomes "2027"
+                "replace": {
+                    p: b64(d)
+                    for p, d in sorted(rebuilt.items())
+                    if p != "checkpoint" and d != good[p] and not p.startswith("tile/entries/")
+                },
+            },
+            False,
+            "entry 5 changed and every tile recomputed: only the signed root stops it",
+        ),
+        (
+            "truncated-partial-hash-tile",
+            {"cut": {"tile/0/001.p/44": 44 * 32 - 1}},
+            False,
+            "a tile of width 44 is 1,408 bytes",
+        ),
+        (
+            "trailing-bytes-in-bundle",
+            {"append": {partial: b64(b"\x00")}},
+            False,
+            "a bundle of width 44 holds exactly 44 records",
+        ),
+        (
+            "checkpoint-signed-by-another-key",
+            {"replace": {"checkpoint": b64(intruder.encode())}},
+            False,
+            "the checkpoint is not signed by the operator's key",
+        ),
+    ]
+    return {
+        "vkey": signer.verifier.to_text(),
+        "size": 300,
+        "files": {path: b64(data) for path, data in sorted(good.items())},
+        "cases": [{"name": n, "valid": v, "why": w, **edits} for n, edits, v, w in cases],
+    }
 
 
 def _dump(bundle: dict[str, Any]) -> bytes:
@@ -624,6 +750,7 @@ def main(out: Path = OUT) -> None:
     write(out, "checkpoints.json", {"cases": checkpoint_cases()})
     write(out, "cosignatures.json", {"cases": cosignature_cases()})
     write(out, "bundles.json", {"cases": bundle_cases(out)})
+    write(out, "tiles.json", tile_vectors())
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ def test_bad_vkeys_are_refused_with_the_reason(vkey: str, why: str) -> None:
 
 def test_mismatched_key_hash_is_refused() -> None:
     text = witness(1).vkey.to_text()
-    name, h, key = text.split("+")
+    name, h, key = text.split("+", 2)
     with pytest.raises(InvalidField, match="does not match"):
         VerifierKey.from_text(f"{name}+{'0' * 8 if h != '0' * 8 else '1' * 8}+{key}")
 
@@ -187,3 +187,14 @@ def test_go_verifier_refuses_a_tampered_cosignature() -> None:
     assert proc.returncode == 1 and "does not verify" in proc.stdout
     with pytest.raises(BadSignature):
         verify_cosignatures(forged, [witness(0).vkey])
+
+
+def test_go_sumdb_note_still_opens_a_cosigned_checkpoint_with_the_operator_key() -> None:
+    """Cosignature lines are other keys' lines to golang.org/x/mod/sumdb/note: ignored."""
+    go_binary()
+    log = note.Signer(ORIGIN, PrivateKey.from_seed(b"\x07" * 32))
+    signed = cosigned(3)
+    proc = go_verify(
+        {"vkey": log.verifier.to_text(), "checkpoint": signed, "inclusion": [], "consistency": []}
+    )
+    assert (proc.returncode, proc.stdout) == (0, "ok\n"), proc.stdout + proc.stderr

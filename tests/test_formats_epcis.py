@@ -71,15 +71,15 @@ def test_export_is_valid_epcis_with_one_event_per_step(tmp_path: Path) -> None:
     validate(json.loads(text))
     steps = take(c.ledger, c.gtin, c.batch).report.steps
     events = doc["epcisBody"]["eventList"]
-    # one event per step, and one per receipt of a shipment on the route (SPEC v2 receipts)
-    kinds = {s["seq"]: s["kind"] for s in steps} | {s["receipt"]: "receipt" for s in steps if "receipt" in s}
-    assert [e["pl:seq"] for e in events] == sorted(kinds)
+    receipts = {s["receipt"]: s for s in steps if isinstance(s.get("receipt"), int)}
+    assert [e["pl:seq"] for e in events] == sorted([s["seq"] for s in steps] + list(receipts))
+    kinds = {s["seq"]: s["kind"] for s in steps} | {seq: "receipt" for seq in receipts}
     shapes = {
         "origin": ("ObjectEvent", "ADD", "commissioning"),
         "shipment": ("ObjectEvent", "OBSERVE", "shipping"),
-        "receipt": ("ObjectEvent", "OBSERVE", "receiving"),
         "transformation": ("TransformationEvent", None, "commissioning"),
         "product": ("TransformationEvent", None, "creating_class_instance"),
+        "receipt": ("ObjectEvent", "OBSERVE", "receiving"),
     }
     for e in events:
         assert (e["type"], e.get("action"), e["bizStep"]) == shapes[kinds[e["pl:seq"]]]
@@ -101,7 +101,9 @@ def test_quantities_and_dates_are_the_statements(tmp_path: Path) -> None:
             assert (q["quantity"], q["uom"], e["eventTime"][:10]) == want
             assert q["epcClass"].endswith("/lots/" + b["lot"])
         elif e["bizStep"] == "receiving":
-            assert e["eventTime"][:10] == b["received_on"]
+            shipped = c.ledger.entry(b["shipment"]).statement.body
+            (q,) = e["quantityList"]
+            assert (q["quantity"], e["eventTime"][:10]) == (Decimal(shipped["amount"]), b["received_on"])
         elif e["type"] == "ObjectEvent":
             (q,) = e["quantityList"]
             assert (
@@ -118,18 +120,33 @@ def test_quantities_and_dates_are_the_statements(tmp_path: Path) -> None:
             assert e["eventTime"][:10] == b["date"] and e["pl:process"] == b["process"]
 
 
+def farm_to_brand(
+    path: Path,
+    lot: str,
+    unit: str,
+    amounts: tuple[str, str, str],
+    gtin: str,
+    batch: str,
+    glns: tuple[str | None, str | None] = (None, None),
+) -> tuple[Builder, str, dict[str, Any]]:
+    """A farm's lot (``amounts``: made, shipped, declared) shipped to a brand that declares a
+    batch of it; returns the builder and the batch's export, as text and parsed."""
+    b = new_builder(path)
+    b.party(FARM, "Kutch Cotton Growers", "farm", "IN", gln=glns[0])
+    b.party(BRAND, "Acme Apparel", "brand", "DE", gln=glns[1])
+    made, shipped, declared = amounts
+    b.origin(FARM, lot, "seed cotton", made, unit, country="IN", produced_on="2025-03-01")
+    b.ship(FARM, lot, shipped, unit, BRAND, "2025-03-02")
+    b.product(BRAND, gtin, batch, "Bale", [(lot, declared, unit)])
+    text, doc = exported(b.ledger, gtin, batch)
+    validate(json.loads(text))
+    return b, text, doc
+
+
 def test_numbers_are_written_digit_for_digit(tmp_path: Path) -> None:
     """15 integer digits and 6 decimals: a binary float would print 123456789012345.12."""
-    b = new_builder(tmp_path / "a")
-    b.party(FARM, "Kutch Cotton Growers", "farm", "IN")
-    b.party(BRAND, "Acme Apparel", "brand", "DE")
-    b.origin(
-        FARM, "BIG-1", "seed cotton", "123456789012345.123456", "kg", country="IN", produced_on="2025-03-01"
-    )
-    b.ship(FARM, "BIG-1", "100000000000000.000001", "kg", BRAND, "2025-03-02")
-    b.product(BRAND, "09506000134352", "X1", "Bale", [("BIG-1", "0.000001", "kg")])
-    text, doc = exported(b.ledger, "09506000134352", "X1")
-    validate(json.loads(text))
+    amounts = ("123456789012345.123456", "100000000000000.000001", "0.000001")
+    _, text, _ = farm_to_brand(tmp_path / "a", "BIG-1", "kg", amounts, "09506000134352", "X1")
     assert '"quantity": 123456789012345.123456,' in text
     assert '"quantity": 100000000000000.000001,' in text
     assert '"quantity": 0.000001,' in text
@@ -138,17 +155,10 @@ def test_numbers_are_written_digit_for_digit(tmp_path: Path) -> None:
 
 
 def test_gs1_keys_where_parties_carry_a_gln(tmp_path: Path) -> None:
-    b = new_builder(tmp_path / "a")
-    b.party(FARM, "Kutch Cotton Growers", "farm", "IN", gln="4012345000016")
-    b.party(BRAND, "Acme Apparel", "brand", "DE", gln="0614141073467")
-    b.party(MILL, "Surat Spinning Mills", "processor", "IN")
-    b.origin(FARM, "01/04012345111118/10/L1", "cotton", "10", "kg", country="IN", produced_on="2025-03-01")
-    b.ship(FARM, "01/04012345111118/10/L1", "10", "kg", BRAND, "2025-03-02")
-    b.product(BRAND, "00614141999996", "B/1", "Bale", [("01/04012345111118/10/L1", "10", "kg")])
-    text, doc = exported(b.ledger, "00614141999996", "B/1")
-    validate(json.loads(text))
-    origin, ship, receiving, product = doc["epcisBody"]["eventList"]
-    assert receiving["bizStep"] == "receiving"
+    lot, glns = "01/04012345111118/10/L1", ("4012345000016", "0614141073467")
+    _, _, doc = farm_to_brand(tmp_path / "a", lot, "kg", ("10", "10", "10"), "00614141999996", "B/1", glns)
+    steps = {e["bizStep"]: e for e in doc["epcisBody"]["eventList"]}
+    origin, ship, product = steps["commissioning"], steps["shipping"], steps["creating_class_instance"]
     assert origin["readPoint"]["id"] == "urn:epc:id:sgln:4012345.00001.0"
     assert origin["quantityList"][0]["epcClass"] == "urn:epc:class:lgtin:4012345.011111.L1"
     assert ship["sourceList"] == [
@@ -468,10 +478,68 @@ def test_import_a_receiving_event_as_the_receipt_of_its_shipment(tmp_path: Path)
     assert (st.type, st.issuer) == ("receipt", "buyer")
     assert st.body == {"shipment": shipped, "received_on": "2013-11-04", "accepted": True}
     again = dict(RECEIVING, eventID="urn:uuid:0d7e3f6a-1c2b-4a5d-8e9f-a0b1c2d3e4f5")
-    planned, refused = plan(
-        parse(json.dumps({"type": "EPCISDocument", "epcisBody": {"eventList": [again]}})),
-        "buyer",
-        directory(b.ledger),
-        NOW,
-    )
+    doc = parse(json.dumps({"type": "EPCISDocument", "epcisBody": {"eventList": [again]}}))
+    planned, refused = plan(doc, "buyer", directory(b.ledger), NOW)
     assert len(refused) == 1 and "awaits a receipt" in refused[0].reason
+
+
+def test_a_unit_without_a_rec20_code_survives_the_round_trip(tmp_path: Path) -> None:
+    _, _, doc = farm_to_brand(
+        tmp_path / "a", "BAL-1", "bales", ("12.5", "12.5", "12.5"), "09506000134352", "X2"
+    )
+    origin = doc["epcisBody"]["eventList"][0]
+    (q,) = origin["quantityList"]
+    assert "uom" not in q and origin["pl:units"] == {q["epcClass"]: "bales"}
+    c = new_builder(tmp_path / "c")
+    c.party(FARM, "Kutch Cotton Growers", "farm", "IN")
+    planned, refused = plan({**doc, "epcisBody": {"eventList": [origin]}}, FARM, directory(c.ledger), NOW)
+    assert not refused and planned[0].statement is not None
+    assert planned[0].statement["body"]["quantity"] == {"amount": "12.5", "unit": "bales"}
+
+
+def test_master_data_names_every_site_and_lot_class(tmp_path: Path) -> None:
+    c = tee_chain(tmp_path / "a", labels=True)
+    _, doc = exported(c.ledger, c.gtin, c.batch)
+    locations, classes = doc["epcisHeader"]["epcisMasterData"]["vocabularyList"]
+    named = {
+        v["id"]: {a["id"].split("#")[1]: a["attribute"] for a in v["attributes"]}
+        for v in locations["vocabularyElementList"]
+    }
+    for e in doc["epcisBody"]["eventList"]:
+        party = PARTIES[e["pl:party"]]
+        assert named[e["readPoint"]["id"]] == {"name": party[0], "countryCode": party[2]}
+    described = {v["id"]: v["attributes"][0]["attribute"] for v in classes["vocabularyElementList"]}
+    assert described[f"https://{c.ledger.origin}/lots/YARN-1"] == "combed cotton yarn"
+    assert described[f"https://{c.ledger.origin}/lots/LBL-1"] == "recycled polyester label tape"
+    product = doc["epcisBody"]["eventList"][-1]["outputQuantityList"][0]["epcClass"]
+    assert described[product] == "Organic tee, white"
+
+
+def test_material_names_may_come_from_the_documents_master_data(tmp_path: Path) -> None:
+    b = supplier_ledger(tmp_path)
+    doc = parse(SUPPLIER_DOC.read_bytes())
+    del doc["epcisBody"]["eventList"][0]["ilmd"]["pl:material"]
+    doc["epcisHeader"] = {
+        "epcisMasterData": {
+            "vocabularyList": [
+                {
+                    "type": "urn:epcglobal:epcis:vtype:EPCClass",
+                    "vocabularyElementList": [
+                        {
+                            "id": "urn:epc:class:lgtin:4012345.011111.4444",
+                            "attributes": [
+                                {"id": "urn:epcglobal:cbv:mda#descriptionShort", "attribute": "lint"}
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    }
+    validate(json.loads(dumps(doc)))
+    planned, refused = plan(doc, "sup", directory(b.ledger), NOW)
+    assert not refused and planned[0].statement is not None
+    assert planned[0].statement["body"]["material"] == "lint"
+    del doc["epcisHeader"]
+    _, refused = plan(doc, "sup", directory(b.ledger), NOW)
+    assert [r.index for r in refused] == [0] and "material's name" in refused[0].reason

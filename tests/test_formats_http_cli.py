@@ -118,6 +118,8 @@ def test_cli_epcis_export_and_untp_export(tmp_path: Path) -> None:
         and done.stderr.startswith("error: not-found: ")
         and "Traceback" not in done.stderr
     )
+    early = cli("epcis", "export", c.gtin, c.batch, "--at", "2024-12-31", "--home", cli.home)
+    assert early.returncode == 1 and "on or before 2024-12-31" in early.stderr
     done = cli("epcis", "export", "123", c.batch, "--home", cli.home)
     assert (
         done.returncode == 1
@@ -166,3 +168,28 @@ def test_untp_api_lists_and_serves_credentials(client: Any, product: dict[str, A
     assert (
         client.get(f"/api/v1/untp/12345/{quote(WEB_BATCH, safe='')}").get_json()["error"]["field"] == "gtin"
     )
+
+
+def test_cli_epcis_import_to_a_file_without_a_ledger(tmp_path: Path) -> None:
+    """Offline, GLNs cannot be looked up: a shipment to a GLN is refused by index, one to a
+    party URI is signed and written for a later submit."""
+    cli = Cli(tmp_path)
+    key = tmp_path / "sup.key"
+    cli.ok("keygen", "--out", key)
+    out = tmp_path / "envelopes.jsonl"
+    args = ("epcis", "import", SUPPLIER_DOC, "--key", key, "--as", "sup", "--out", out)
+    done = cli(*args, "--home", tmp_path / "nowhere")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert [json.loads(x)["event"] for x in done.stdout.splitlines()] == [2]
+    assert not out.exists()
+    doc = json.loads(SUPPLIER_DOC.read_text())
+    doc["epcisBody"]["eventList"][2]["destinationList"] = [
+        {"type": "owning_party", "destination": "https://ledger.example/parties/buyer"}
+    ]
+    offline = tmp_path / "offline.jsonld"
+    offline.write_text(json.dumps(doc))
+    cli.ok(
+        "epcis", "import", offline, "--key", key, "--as", "sup", "--out", out, "--home", tmp_path / "nowhere"
+    )
+    envelopes = [json.loads(x) for x in out.read_text().splitlines()]
+    assert envelopes[2]["statement"]["body"]["to"] == "buyer"

@@ -123,6 +123,7 @@ def test_credentials_are_valid_untp_0_6_1(credentials: list[Credential]) -> None
 def test_one_credential_per_step_and_attestation(chain: Any, credentials: list[Credential]) -> None:
     snap = take(chain.ledger, chain.gtin, chain.batch)
     steps = [s["seq"] for s in snap.report.steps if s["kind"] in ("origin", "transformation", "shipment")]
+    steps += [s["receipt"] for s in snap.report.steps if isinstance(s.get("receipt"), int)]
     atts = sorted(s for s, e in snap.entries.items() if e.statement.type == "labor-attestation")
     assert [c.name for c in credentials] == (
         ["dpp"] + [f"dte-{s}" for s in sorted(steps)] + [f"dcc-{s}" for s in atts]
@@ -190,7 +191,11 @@ def test_quantities_are_the_statements_digit_for_digit(chain: Any, credentials: 
         raw = base64.urlsafe_b64decode(c.jwt.split(".")[1] + "==").decode()
         (event,) = c.credential["credentialSubject"]
         b = chain.ledger.entry(int(c.name.split("-")[1])).statement.body
-        if "lot" in b and "to" in b:  # a shipment
+        if "shipment" in b:  # a receipt: the quantity shipped, on the day received
+            shipped = chain.ledger.entry(b["shipment"]).statement.body
+            assert f'"quantity":{shipped["amount"]},' in raw
+            assert event["eventTime"][:10] == b["received_on"]
+        elif "lot" in b and "to" in b:  # a shipment
             assert f'"quantity":{b["amount"]},' in raw
             assert event["eventTime"][:10] == b["shipped_on"]
         elif "produced_on" in b:

@@ -108,7 +108,9 @@ def test_tiles_over_http_match_the_static_files(big: Ledger, app: Any, tmp_path:
     served = 0
     for path, data in static.items():
         if path == "checkpoint":
-            assert client.get("/checkpoint").get_data() == data
+            r = client.get("/checkpoint")
+            assert r.get_data() == data and r.headers["Content-Type"] == "text/plain; charset=utf-8"
+            assert r.headers["Cache-Control"] == "public, max-age=5"  # mutable: seconds, not a week
             continue
         r = client.get("/" + path, headers={"Accept-Encoding": "identity"})
         assert r.status_code == 200, path
@@ -373,8 +375,9 @@ def test_mirror_refuses_a_checkpoint_not_signed_by_the_operator(
     note = (out / "checkpoint").read_text()
     at = len(note) - 10  # a character of the signature, after its key hash
     (out / "checkpoint").write_text(note[:at] + ("B" if note[at] != "B" else "C") + note[at + 1 :])
-    with pytest.raises(IntegrityError, match="not signed by the operator"):
+    with pytest.raises(IntegrityError, match="checkpoint does not verify"):
         mirror(Source(str(out)), tmp_path / "mirror")
+    assert not (tmp_path / "mirror" / "ledger.db").exists()  # no empty ledger left behind
 
 
 def test_mirror_with_the_wrong_vkey_stops_before_replaying(
@@ -384,6 +387,9 @@ def test_mirror_with_the_wrong_vkey_stops_before_replaying(
     other = Ledger.init(tmp_path / "other", big.origin)
     done = run("mirror", out, "--home", tmp_path / "mirror", "--vkey", other.verifier.to_text())
     assert done.returncode == 1 and "not signed by the operator" in done.stderr
+    mirror(Source(str(out)), tmp_path / "mirror")
+    with pytest.raises(IntegrityError, match="not signed by the operator"):  # a later run, the wrong key
+        mirror(Source(str(out)), tmp_path / "mirror", vkey=other.verifier.to_text())
 
 
 def test_mirror_of_a_forked_source_stops_with_the_seq_and_the_proof(

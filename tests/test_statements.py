@@ -431,6 +431,21 @@ def test_bad_value_is_refused(cast, stocked, sign_raw, expect_refusal, kind, pat
     expect_refusal(cast.ledger, envelope, "invalid-field", 400, field_of(path))
 
 
+@pytest.mark.parametrize("value", [2**53, -(2**53), 2**63])
+def test_integer_outside_i_json_is_refused_naming_the_field(cast, stocked, sign_raw, expect_refusal, value):
+    # SPEC v2 §2: integers within ±(2^53 − 1), what every JSON reader (a browser too) holds exactly.
+    statement, key = base_statement(cast, stocked, "revocation")
+    envelope = sign_raw(mutated(statement, "body.entry", value), key)
+    err = expect_refusal(cast.ledger, envelope, "malformed", 400, "statement.body.entry")
+    assert str(value) in err.message and "2^53 − 1" in err.message
+
+
+def test_largest_safe_integer_reaches_the_field_check(cast, stocked, sign_raw, expect_refusal):
+    statement, key = base_statement(cast, stocked, "revocation")
+    envelope = sign_raw(mutated(statement, "body.entry", 2**53 - 1), key)
+    expect_refusal(cast.ledger, envelope, "unknown-entry", 422, "statement.body.entry")
+
+
 def test_input_lot_that_is_also_an_output_is_refused(cast, stocked, sign_raw, expect_refusal):
     statement, key = base_statement(cast, stocked, "transformation")
     statement = mutated(statement, "body.outputs.0.lot", "cot-1")

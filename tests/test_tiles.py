@@ -3,19 +3,24 @@ against a naive tree, the published Sunlight tiles and Go's sumdb/tlog."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import json
 import sqlite3
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+from go_verifier import go_binary
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import Malformed, NotFound, RootMismatch
+from ledger.errors import LedgerError, Malformed, NotFound, RootMismatch
 from ledger.publish.content import tile_bytes
 from ledger.store import sqlite as store
 from ledger.tlog import merkle
-from ledger.tlog.note import Checkpoint
+from ledger.tlog.note import Checkpoint, SignedCheckpoint, Verifier
 from ledger.tlog.tile_reader import TileMismatch, TileReader
 from ledger.tlog.tiles import (
     Tile,
@@ -320,3 +325,60 @@ def test_sunlight_vectors_say_where_they_come_from() -> None:
     source = (SUNLIGHT / "SOURCE").read_text()
     assert "sunlight@ed0bc38779aeb73c99cee6ab0c294a6ce9a2d9ba" in source and "ISC" in source
     assert "Sunlight Authors" in (SUNLIGHT / "LICENSE").read_text()
+
+
+# -- shared vectors: tests/vectors/provenance/tiles.json (scripts/make_vectors.py) ---------------
+
+TILE_VECTORS = json.loads((Path(__file__).parent / "vectors" / "provenance" / "tiles.json").read_text())
+GO_TILES = Path(__file__).parent / "go" / "tiles" / "main.go"
+
+
+def _case_files(case: dict[str, Any]) -> dict[str, bytes]:
+    """The published files with the case's alterations applied."""
+    files = {p: base64.b64decode(d) for p, d in TILE_VECTORS["files"].items()}
+    for flip in case.get("flip", []):
+        files[flip["path"]] = _flip(files[flip["path"]], flip["offset"])
+    for path, length in case.get("cut", {}).items():
+        files[path] = files[path][:length]
+    for path, data in case.get("append", {}).items():
+        files[path] += base64.b64decode(data)
+    for path, data in case.get("replace", {}).items():
+        files[path] = base64.b64decode(data)
+    return files
+
+
+def _python_reads(files: dict[str, bytes]) -> None:
+    """What a mirror checks of the tile layer: signature, root, every entry to its leaf."""
+    verifier = Verifier.from_text(TILE_VECTORS["vkey"])
+    cp = SignedCheckpoint.open(files["checkpoint"].decode(), verifier).checkpoint
+    reader = TileReader(_fetcher(files), cp.size, cp.root)
+    for bundle in tiles_for_size(cp.size, None):
+        reader.entries(bundle.index)
+
+
+@pytest.mark.parametrize("case", TILE_VECTORS["cases"], ids=[c["name"] for c in TILE_VECTORS["cases"]])
+def test_python_gives_the_expected_answer_on_the_tile_vectors(case: dict[str, Any]) -> None:
+    files = _case_files(case)
+    if case["valid"]:
+        _python_reads(files)
+    else:
+        with pytest.raises(LedgerError):
+            _python_reads(files)
+
+
+@pytest.mark.parametrize("case", TILE_VECTORS["cases"], ids=[c["name"] for c in TILE_VECTORS["cases"]])
+def test_go_gives_the_expected_answer_on_the_tile_vectors(case: dict[str, Any], tmp_path: Path) -> None:
+    binary = go_binary(GO_TILES)
+    for path, data in _case_files(case).items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(data)
+    payload = {"dir": str(tmp_path), "vkey": TILE_VECTORS["vkey"], "records": [0, 299], "olds": [1, 256]}
+    done = subprocess.run(
+        [str(binary)], input=json.dumps(payload), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == (0 if case["valid"] else 1), done.stderr
+
+
+def test_tile_vectors_have_good_and_tampered_cases() -> None:
+    assert {c["valid"] for c in TILE_VECTORS["cases"]} == {True, False}
+    assert TILE_VECTORS["size"] == 300 and "tile/0/001.p/44" in TILE_VECTORS["files"]

@@ -107,6 +107,8 @@ def test_verifies_a_product_from_its_digital_link(
     assert steps.last.locator("h4").inner_text() == "Declared as Organic Tee"
     assert "Tamil Nadu, IN" in steps.first.inner_text()
     assert "Audited by Alpine Audits to SA8000 on 2025-04-01" in journey.inner_text()
+    auditor = journey.locator("ul.parties > li[data-party=audit-a]").inner_text()
+    assert auditor.startswith("Alpine Audits, auditor, CH: ")
     assert page.get_by_role("link", name="1-888-373-7888").get_attribute("href") == "tel:+18883737888"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(tmp_path / "verifier.png"), full_page=True)

@@ -73,8 +73,10 @@ def test_compliant_page(client: Any, product: dict[str, Any]) -> None:
     assert "— ledger.test/provenance" in proof  # the signed checkpoint is on the page
     html = r.get_data(as_text=True)
     assert f'href="/api/v1/trace/{WEB_GTIN}/{quote(WEB_BATCH, safe="")}"' in html
-    for seq in product["seq"].values():
-        assert f'href="/entries/{seq}"' in html
+    for name, seq in product["seq"].items():
+        # farm-a's later shipment to a trader is after the spinning used the lot: it cannot be
+        # on the route, so the trace does not load it (issue 9, item 3)
+        assert (f'href="/entries/{seq}"' in html) == (name != "ship_trader"), name
     concern = page[page.index("Report a concern") :]
     for number in ("1-888-373-7888", "08000 121 700", "1800 000 123"):
         assert number in concern

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import re
 import socket
 import threading
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from witnesses import ToyLog, WitnessProcess, get, init_witness, run
+from witnesses import ToyLog, WitnessProcess, get, init_witness, post, run
 
 from ledger.crypto.keys import PublicKey
 from ledger.tlog import cosignature, note
@@ -252,4 +253,27 @@ def test_bad_commands_are_one_clear_line(tmp_path: Path) -> None:
 def test_vkey_is_printed_at_init(tmp_path: Path) -> None:
     vkey = init_witness(tmp_path / "w", NAME)
     parsed = cosignature.cosigner_vkey(vkey)
-    assert parsed.name == NAME and base64.b64decode(vkey.split("+")[2])[0] == 4
+    assert parsed.name == NAME and base64.b64decode(vkey.split("+", 2)[2])[0] == 4
+
+
+@pytest.mark.slow
+def test_http_edges(tmp_path: Path) -> None:
+    toy = ToyLog.make(ORIGIN).grow(3)
+    init_witness(tmp_path / "w", NAME)
+    assert run("witness", "add-log", "--home", str(tmp_path / "w"), "--vkey", toy.vkey).returncode == 0
+    w = WitnessProcess(tmp_path / "w")
+    try:
+        assert get(w.url + "/nothing-here")[0] == 404
+        assert get(f"{w.url}/{'0' * 64}/checkpoint")[0] == 404
+        assert post(w.url + "/other", toy.request(0))[0] == 404
+        # keep-alive: two requests on one connection, the second learns the size from the first
+        conn = http.client.HTTPConnection("127.0.0.1", w.port, timeout=10)
+        conn.request("POST", "/add-checkpoint", body=toy.request(0, 2).encode())
+        first = conn.getresponse()
+        assert first.status == 200 and first.read().decode().startswith(f"\u2014 {NAME} ")
+        conn.request("POST", "/add-checkpoint", body=toy.request(0, 3).encode())
+        second = conn.getresponse()
+        assert (second.status, second.read()) == (409, b"2\n")
+        conn.close()
+    finally:
+        w.stop()

@@ -139,6 +139,10 @@ def test_split_view_is_refused(
     assert shown["w1"]["status"] == "alarm" and shown["w1"]["alarms"][0]["status"] == 422
     assert shown["w3"]["alarms"] == [] and shown["w3"]["cosigned_latest"]
     assert info(fork_home)["quorum"]["met"] is False
+    from web import create_app
+
+    fork_page = create_app({"TESTING": True, "PROVENANCE_HOME": str(fork_home)}).test_client().get("/")
+    assert "Alarm " in fork_page.get_data(as_text=True) and "inconsistent" in fork_page.get_data(as_text=True)
     truth = info(ledger.home)
     assert truth["quorum"] == {"rule": "2 of [w1, w2, w3]", "met": True, "size": ledger.size}
 
@@ -164,6 +168,8 @@ def test_served_checkpoints_carry_the_cosignatures(
     page = client.get(f"/01/{product['gtin']}/10/{batch}").get_data(as_text=True)
     assert "Independent witnesses countersigned this checkpoint" in page
     assert all(f"w{i}.example" in page for i in (1, 2, 3))
+    home = client.get("/").get_data(as_text=True)
+    assert "countersigned the latest checkpoint" in home and "2 of [w1, w2, w3]" in home
     # The operator's own signature is untouched: verify still passes, and the witness's
     # monitoring copy is the same checkpoint with its cosignature.
     assert run("verify", "--home", str(ledger.home)).returncode == 0
@@ -308,3 +314,21 @@ def test_verify_policy_refuses_an_uncosigned_checkpoint(ledger: Ledger, tmp_path
     assert out.returncode == 0, out.stdout
     with pytest.raises(LedgerError):
         Policy.load(tmp_path / "missing")
+
+
+def test_demo_runs_three_witnesses_and_cosigns(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    out = run("demo", "--home", str(home), "--no-serve")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count(".example at http://127.0.0.1:") == 3
+    front = info(home)
+    assert front["quorum"]["met"] is True and front["quorum"]["rule"] == "2 of [w1, w2, w3]"
+    assert all(w["status"] == "ok" and w["cosigned_latest"] for w in front["witnesses"])
+    # The witnesses were processes of the demo: they are gone, and a rebuild starts new ones.
+    urls = [w["url"] for w in front["witnesses"]]
+    for url in urls:
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url + "/add-checkpoint", data=b"old 0\n\n", timeout=5)
+    again = run("demo", "--home", str(home), "--no-serve")
+    assert again.returncode == 0, again.stderr
+    assert info(home)["quorum"]["met"] is True

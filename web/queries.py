@@ -38,15 +38,29 @@ def keys_of(ledger: Ledger, pid: str) -> list[dict[str, Any]]:
     return [{"key_id": k, "public_key": p, "from_seq": f, "until_seq": u} for k, p, f, u in rows]
 
 
-def attestations_of(ledger: Ledger, pid: str) -> list[dict[str, Any]]:
-    """Labour attestations about ``pid`` (as facility) or issued by it, oldest first."""
+ATTESTATIONS_PAGE = 100  # a party's attestations shown at once (API and page)
+ATTESTATIONS_IN_LIST = 20  # each party's first attestations in the party list
+ATTESTATIONS_MAX = 500
+PARTIES_PAGE = 100
+PARTIES_MAX = 200
+
+
+def attestations_of(
+    ledger: Ledger, pid: str, after: int = -1, limit: int = ATTESTATIONS_PAGE
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the labour attestations about ``pid`` (as facility) or issued by it, oldest
+    first, after seq ``after``; and the ``next_after`` of the next page (None at the end).
+    Loads only the ``limit`` entries shown."""
     rows = store.query(
         ledger.conn,
-        "SELECT a.seq, a.facility, a.issuer, a.audit_date, a.valid_until, a.outcome, r.seq"
-        " FROM attestations a LEFT JOIN revocations r ON r.target = a.seq"
-        " WHERE a.facility = ? OR a.issuer = ? ORDER BY a.seq",
-        (pid, pid),
+        "SELECT a.seq, a.facility, a.issuer, a.audit_date, a.valid_until, a.outcome, r.seq FROM"
+        " (SELECT * FROM attestations WHERE facility = ? AND seq > ?"
+        "  UNION SELECT * FROM attestations WHERE issuer = ? AND seq > ? ORDER BY seq LIMIT ?) a"
+        " LEFT JOIN revocations r ON r.target = a.seq ORDER BY a.seq",
+        (pid, after, pid, after, limit + 1),
     )
+    more = len(rows) > limit
+    rows = rows[:limit]
     out = []
     for seq, facility, issuer, audit_date, valid_until, outcome, revoked_by in rows:
         body = ledger.entry(seq).statement.body
@@ -64,31 +78,42 @@ def attestations_of(ledger: Ledger, pid: str) -> list[dict[str, Any]]:
                 "revoked_by": revoked_by,
             }
         )
-    return out
+    return out, (rows[-1][0] if more else None)
 
 
-def party(ledger: Ledger, pid: str) -> dict[str, Any]:
-    """A party with its keys and attestations. Raises ``NotFound``."""
+def _with_attestations(ledger: Ledger, p: dict[str, Any], after: int, limit: int) -> dict[str, Any]:
+    p["keys"] = keys_of(ledger, p["id"])
+    p["attestations"], p["attestations_next_after"] = attestations_of(ledger, p["id"], after, limit)
+    return p
+
+
+def party(ledger: Ledger, pid: str, after: int = -1, limit: int = ATTESTATIONS_PAGE) -> dict[str, Any]:
+    """A party with its keys and a page of its attestations (``attestations_next_after``
+    for the next). Raises ``NotFound``."""
     with store.read_transaction(ledger.conn):
         rows = store.query(ledger.conn, f"SELECT {PARTY_COLUMNS} FROM parties WHERE id = ?", (pid,))
         if not rows:
             raise NotFound(f"party {pid[:80]!r} is not registered", field="id")
-        out = _party_row(rows[0])
-        out["keys"] = keys_of(ledger, pid)
-        out["attestations"] = attestations_of(ledger, pid)
-    return out
+        return _with_attestations(ledger, _party_row(rows[0]), after, limit)
 
 
-def parties(ledger: Ledger) -> list[dict[str, Any]]:
+def parties(
+    ledger: Ledger, after: int = -1, limit: int = PARTIES_PAGE, *, details: bool = True
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of parties in registration order after ``first_seq`` ``after``, and the
+    ``next_after`` of the next page. With ``details``, each with its keys and first
+    attestations; without, only the party rows (what the parties page shows)."""
     with store.read_transaction(ledger.conn):
-        rows = store.query(ledger.conn, f"SELECT {PARTY_COLUMNS} FROM parties ORDER BY first_seq")
-        out = []
-        for row in rows:
-            p = _party_row(row)
-            p["keys"] = keys_of(ledger, p["id"])
-            p["attestations"] = attestations_of(ledger, p["id"])
-            out.append(p)
-    return out
+        rows = store.query(
+            ledger.conn,
+            f"SELECT {PARTY_COLUMNS} FROM parties WHERE first_seq > ? ORDER BY first_seq LIMIT ?",
+            (after, limit + 1),
+        )
+        more = len(rows) > limit
+        out = [_party_row(row) for row in rows[:limit]]
+        if details:
+            out = [_with_attestations(ledger, p, -1, ATTESTATIONS_IN_LIST) for p in out]
+    return out, (out[-1]["first_seq"] if more else None)
 
 
 def party_names(ledger: Ledger, ids: set[str]) -> dict[str, str]:

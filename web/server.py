@@ -6,6 +6,7 @@ The operator key is checked before any worker starts, and never leaves the serve
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from ledger.cli.serve import bind_address
 from ledger.core.ledger import Ledger
 from ledger.errors import ReadOnlyMirror
 from web import create_app
+
+MAX_REQUESTS = 2000  # a worker retires after this many requests (memory a big trace left)
 
 
 class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -54,15 +57,23 @@ def serve(
     threads: int,
     base_url: str | None,
     access_log: bool,
+    max_requests: int | None = None,
 ) -> None:
     check_home(home)
+    if max_requests is None:
+        max_requests = int(os.environ.get("PROVENANCE_MAX_REQUESTS") or MAX_REQUESTS)
     config = {"PROVENANCE_HOME": str(home.resolve()), "PROVENANCE_BASE_URL": base_url}
     options = {
         "bind": bind_address(host, port),
         "workers": workers,
-        "worker_class": "gthread",
+        # waitress inside gunicorn's workers: requests are read whole before a thread runs
+        # the app (web/worker.py), with header and body timeouts.
+        "worker_class": "web.worker.WaitressWorker",
         "threads": threads,
         "timeout": 60,
+        "keepalive": 5,
+        "max_requests": max_requests,
+        "max_requests_jitter": max(1, max_requests // 10),
         "graceful_timeout": 10,
         "accesslog": "-" if access_log else None,
         "errorlog": "-",

@@ -90,13 +90,35 @@ class Replayer:
         return h
 
     def open_checkpoint(self, note: str, where: str) -> Checkpoint:
-        """The checkpoint in ``note`` if the operator's key signed it. Raises ``IntegrityError``."""
+        """The checkpoint in ``note`` if the operator's key for its size signed it (the genesis
+        key, or the key of the operator's latest rotation among the entries it covers, as the
+        replayed ``keys`` table says). Raises ``IntegrityError``."""
         if self.verifier is None:
             raise Malformed(f"{where}: a checkpoint before the genesis entry")
         try:
-            return SignedCheckpoint.open(note, self.verifier).checkpoint
+            size = Checkpoint.from_text(note[: note.find("\n\n") + 1]).size
+            verifiers = self.operator_verifiers(size)
+            for verifier in verifiers[:-1]:
+                try:
+                    return SignedCheckpoint.open(note, verifier).checkpoint
+                except LedgerError:
+                    continue
+            return SignedCheckpoint.open(note, verifiers[-1]).checkpoint
         except LedgerError as e:
             raise IntegrityError(f"{where}: checkpoint does not verify: {e}") from e
+
+    def operator_verifiers(self, size: int) -> list[Verifier]:
+        """The operator keys that may sign the checkpoint of ``size``: entries ``0 … size − 1``
+        decide (a rotation at seq r is signed under the old key, checkpoints after it under the
+        new). Falls back to the genesis key."""
+        assert self.verifier is not None
+        rows = self.conn.execute(
+            "SELECT public FROM keys WHERE party = 'operator' AND from_seq < ?"
+            " AND (until_seq IS NULL OR until_seq >= ?) ORDER BY from_seq",
+            (size, size),
+        ).fetchall()
+        origin = self.verifier.name
+        return [Verifier(origin, PublicKey.from_b64(str(r[0]))) for r in rows] or [self.verifier]
 
     def checkpoint(self, note: str, where: str) -> Checkpoint:
         """Keep ``note`` if it is signed by the operator and commits to the entries so far."""

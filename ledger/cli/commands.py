@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -19,8 +20,8 @@ from typing import Any, TypeVar, cast
 import click
 
 from ledger.audit.verify import terminal_progress, verify_ledger
+from ledger.cli.documents import CHUNK, read_documents
 from ledger.core.ledger import DB_NAME, Ledger, default_home, format_time, new_id, utc_now
-from ledger.crypto import canonical
 from ledger.crypto.keys import PrivateKey
 from ledger.errors import ConfigError, LedgerError
 from ledger.model.statements import Envelope, sign
@@ -171,45 +172,6 @@ def sign_cmd(key_file: Path, statement_file: Path) -> None:
         click.echo(dumps(sign(item, key).to_json()))
 
 
-def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
-    """One JSON document, or JSON Lines: yield (line number, value or its parse error).
-
-    Streams JSON Lines a line at a time. A file whose first line is not a JSON value on its
-    own is read whole, as one (pretty-printed) document.
-    """
-    if str(path) == "-":
-        stream: Any = sys.stdin.buffer
-    else:
-        stream = path.open("rb")
-    with stream:
-        first = True
-        for n, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                value = canonical.parse(line)
-            except LedgerError as e:
-                if first:
-                    rest = stream.read()
-                    try:  # a pretty-printed document spans lines
-                        yield n, canonical.parse(line + rest)
-                        return
-                    except LedgerError:
-                        pass
-                    yield n, e  # JSON Lines with a bad first line: go on with the others
-                    for m, more in enumerate(rest.splitlines(), n + 1):
-                        if more.strip():
-                            try:
-                                yield m, canonical.parse(more)
-                            except LedgerError as err:
-                                yield m, err
-                    return
-                yield n, e
-                continue
-            first = False
-            yield n, value
-
-
 @main.command()
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path, allow_dash=True)
@@ -236,7 +198,8 @@ def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> No
         for path in files:
             if str(path) == "-":  # a batch may be read twice (see Ledger.append_stream)
                 path = Path(tmp) / "stdin.jsonl"
-                path.write_bytes(sys.stdin.buffer.read())
+                with path.open("wb") as copy:
+                    shutil.copyfileobj(sys.stdin.buffer, copy, CHUNK)
 
             def envelopes(path: Path = path) -> Iterator[Envelope | LedgerError]:
                 for _, doc in read_documents(path):
@@ -275,12 +238,11 @@ def submit(files: tuple[Path, ...], server: str | None, home: Path | None) -> No
 @clean_errors
 def verify(home: Path | None, checkpoint_file: Path | None, policy_file: Path | None) -> None:
     """Audit everything from the raw bytes; one line per problem, exit 1 if any."""
-    external = checkpoint_file.read_text() if checkpoint_file else None
-    unwitnessed = None
-    if policy_file is not None:
-        from ledger.witness.submitter import check_witnessed
+    from ledger.tlog.policy import Policy
+    from ledger.witness.submitter import audit_cosignatures, check_witnessed
 
-        unwitnessed = check_witnessed(home or default_home(), policy_file, external)
+    external = checkpoint_file.read_text() if checkpoint_file else None
+    witnesses = Policy.load(policy_file) if policy_file is not None else None
     path = (home or default_home()) / DB_NAME
     if not path.exists():
         raise ConfigError(f"no ledger at {path.parent}: run 'provenance init --home {path.parent}' first")
@@ -292,15 +254,18 @@ def verify(home: Path | None, checkpoint_file: Path | None, policy_file: Path | 
         sys.exit(1)
     try:
         report = verify_ledger(conn, external=external, progress=terminal_progress())
+        problems = audit_cosignatures(conn)  # the witnesses' lines it keeps (SPEC §14)
+        if witnesses is not None:
+            problems += check_witnessed(conn, witnesses, external)
     finally:
         conn.close()
     for problem in report.problems:
         click.echo(str(problem))
-    if unwitnessed:
-        click.echo(unwitnessed)
-    if report.ok and not unwitnessed:
+    for line in problems:
+        click.echo(line)
+    if report.ok and not problems:
         click.echo(f"ok: {report.size} entries, {report.checkpoints} checkpoints verified", err=True)
-    sys.exit(0 if report.ok and not unwitnessed else 1)
+    sys.exit(0 if report.ok and not problems else 1)
 
 
 @main.group()

@@ -46,16 +46,19 @@ def epcis() -> None:
     help="Write the document to FILE instead of standard output.",
 )
 @click.option("--base-url", default=None, help=BASE_URL_HELP)
+@click.option("--at", "at", default=None, metavar="DATE", help="As of DATE (YYYY-MM-DD), as for 'trace'.")
 @home_option
 @clean_errors
-def epcis_export(gtin: str, batch: str, out: Path | None, base_url: str | None, home: Path | None) -> None:
+def epcis_export(
+    gtin: str, batch: str, out: Path | None, base_url: str | None, at: str | None, home: Path | None
+) -> None:
     """The EPCIS 2.0 JSON-LD document of product GTIN, batch BATCH's trace."""
     from ledger.formats.epcis_export import export
     from ledger.formats.numbers import dumps as exact_dumps
     from ledger.formats.snapshot import take
 
     with open_ledger(home, readonly=True) as ledger:
-        text = exact_dumps(export(take(ledger, gtin, batch, base=base_url))) + "\n"
+        text = exact_dumps(export(take(ledger, gtin, batch, base=base_url, at=at))) + "\n"
     if out is None:
         click.echo(text, nl=False)
     else:
@@ -249,16 +252,19 @@ def untp() -> None:
 @click.argument("batch")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--base-url", default=None, help=BASE_URL_HELP)
+@click.option("--at", "at", default=None, metavar="DATE", help="As of DATE (YYYY-MM-DD), as for 'trace'.")
 @home_option
 @clean_errors
-def untp_export(gtin: str, batch: str, directory: Path, base_url: str | None, home: Path | None) -> None:
+def untp_export(
+    gtin: str, batch: str, directory: Path, base_url: str | None, at: str | None, home: Path | None
+) -> None:
     """Write the batch's product passport, traceability events and conformity credentials
     to DIRECTORY, one JWS (vc+jwt) file per credential; print one line per file."""
     from ledger.formats.snapshot import take
     from ledger.formats.untp import issue
 
     with open_ledger(home, readonly=True) as ledger:
-        credentials = issue(take(ledger, gtin, batch, base=base_url))
+        credentials = issue(take(ledger, gtin, batch, base=base_url, at=at))
     directory.mkdir(parents=True, exist_ok=True)
     for c in credentials:
         path = directory / f"{c.name}.jwt"

@@ -8,6 +8,7 @@ verifies, 1 if it does not, 2 if the file cannot be read.
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ import click
 from ledger.core.ledger import Ledger, default_home
 from ledger.crypto import canonical
 from ledger.errors import LedgerError
+from ledger.trace.asof import proved, recorded_day
 
 MARK = {"missing": "NO AUDIT", "expired": "AUDIT EXPIRED", "revoked": "AUDIT REVOKED"}
 SEVERITY = {"serious": "SERIOUS  ", "attention": "ATTENTION", "info": "info     "}
@@ -81,6 +83,7 @@ def trace(
                 bundle_file.write_text(dumps(bundle) + "\n", encoding="utf-8")
             else:
                 data = trace_product(ledger, gtin, batch, at=at).to_json()
+            last = recorded_day(ledger, data["size"] - 1) if at is not None else None
     except LedgerError as e:
         fail(e, as_json)
     except OSError as e:
@@ -90,6 +93,8 @@ def trace(
         click.echo(dumps(data))
     else:
         click.echo(render(data), nl=False)
+        if at is not None:
+            click.echo(f"\nAs of {at}: {proved(at, data['size'], last)}.")
         if bundle_file is not None:
             click.echo(
                 f"\nBundle written to {bundle_file}: check it anywhere with "
@@ -144,17 +149,34 @@ def verify_bundle_cmd(bundle_file: Path, vkey: str | None, policy_file: Path | N
     if as_json:
         click.echo(dumps(report.to_json()))
     p = report.product
+    when = f" as of {report.as_of}" if report.as_of else ""
     click.echo(
-        f"ok: GTIN {p['gtin']} batch {p['batch']} ({p['name']}): {report.verdict}; "
+        f"ok: GTIN {p['gtin']} batch {p['batch']} ({p['name']}): {report.verdict}{when}; "
         f"{len(bundle['entries'])} entries proven against checkpoint size {report.size} "
         f"of {bundle['origin']}",
         err=as_json,
     )
+    if report.as_of:
+        click.echo(
+            f"as of {report.as_of}: {proved(report.as_of, report.size, last_recorded(bundle))}", err=as_json
+        )
     if witnesses is not None:
         cosigned = ", ".join(sorted(witnesses.cosigned_by(bundle["checkpoint"]))) or "no witness"
         click.echo(f"witnessed: {witnesses.describe_quorum()} met, cosigned by {cosigned}", err=as_json)
     if vkey is None and not (witnesses and witnesses.logs):
         click.echo(f"note: compare the operator key with the one it publishes: {bundle['vkey']}", err=True)
+
+
+def last_recorded(bundle: dict[str, Any]) -> str | None:
+    """When the bundle's checkpoint's last entry was recorded, if the bundle holds it (it was
+    verified with the rest)."""
+    from ledger.model.statements import Entry
+
+    size = bundle.get("size")
+    for item in bundle["entries"]:
+        if item["seq"] == (size or 0) - 1:
+            return Entry.from_canonical(base64.b64decode(item["canonical"])).recorded_at
+    return None
 
 
 # -- the terminal report ----------------------------------------------------------------
@@ -177,32 +199,37 @@ def render(t: dict[str, Any]) -> str:
         "Supply chain (tier 0 is the product; each facility's labour audit on the step's date)",
     ]
     shown: set[int] = set()
-
-    def walk(seq: int, prefix: str, last: bool) -> None:
+    # Depth-first from the product, iteratively (a chain may be 100,000 steps deep); the
+    # indentation stops growing at MAX_INDENT levels so every line stays short.
+    todo: list[tuple[int, str, bool] | str] = [(p["seq"], "", True)]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            lines.append(item)
+            continue
+        seq, prefix, last = item
         s = steps[seq]
         branch = "└─ " if last else "├─ "
         again = " (see above)" if seq in shown else ""
         lines.append(prefix + branch + _step_line(s, parties) + again)
-        if seq in shown:
-            return
+        if seq in shown or s["kind"] not in ("product", "transformation"):
+            continue
         shown.add(seq)
-        child_prefix = prefix + ("   " if last else "│  ")
-        if s["kind"] not in ("product", "transformation"):
-            return
+        child_prefix = _indent(prefix, "   " if last else "│  ")
+        later: list[tuple[int, str, bool] | str] = []
         for i, line in enumerate(s["inputs"]):
             lot = lots.get(line["lot"], {})
             made = [lot["created_by"]] if "created_by" in lot else []
             kids = [k for k in [*reversed(lot.get("shipments", [])), *made] if k in steps]
             end = i == len(s["inputs"]) - 1
-            lines.append(
+            later.append(
                 child_prefix
                 + ("└─ " if end else "├─ ")
                 + f"lot {line['lot']}: {line['amount']} {line['unit']}"
             )
-            for j, k in enumerate(kids):
-                walk(k, child_prefix + ("   " if end else "│  "), j == len(kids) - 1)
-
-    walk(p["seq"], "", True)
+            kid_prefix = _indent(child_prefix, "   " if end else "│  ")
+            later += [(k, kid_prefix, j == len(kids) - 1) for j, k in enumerate(kids)]
+        todo += reversed(later)
     if t["origins"]:
         lines += ["", "Origins (share of the traced quantity, per unit)"]
         for o in t["origins"]:
@@ -222,6 +249,13 @@ def render(t: dict[str, Any]) -> str:
             for c in t["corrections"]
         ]
     return "\n".join(lines) + "\n"
+
+
+MAX_INDENT = 40  # levels of the supply-chain tree drawn; deeper steps line up at the last
+
+
+def _indent(prefix: str, more: str) -> str:
+    return prefix + more if len(prefix) < 3 * MAX_INDENT else prefix
 
 
 def _who(parties: dict[str, Any], pid: str) -> str:

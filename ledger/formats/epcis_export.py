@@ -20,7 +20,8 @@ UN/ECE Rec. 20 ``uom``. The labour attestation in force for the step (the one th
 judged it by) is the event's ``certificationInfo``. Every event points at its ledger entry:
 its ``eventID`` is the entry's URI with the entry hash as fragment, and ``pl:seq`` and
 ``pl:entryHash`` carry both; the document carries the checkpoint the trace was read at. A
-revoked entry's event carries an ``errorDeclaration`` naming its correction's event.
+revoked entry's event carries an ``errorDeclaration`` naming its correction's event. The
+header's CBV master data names each site (party name, country) and lot class (material).
 """
 
 from __future__ import annotations
@@ -105,8 +106,47 @@ def export(snap: Snapshot) -> dict[str, Any]:
         "pl:vkey": snap.vkey,
         "pl:checkpoint": snap.checkpoint.note,
         "pl:bundle": f"{snap.names.base}/api/v1/trace/{snap.gtin}/{quote(snap.batch, safe='')}",
+        "epcisHeader": {"epcisMasterData": {"vocabularyList": master_data(snap, [ev for _, ev in events])}},
         "epcisBody": {"eventList": [ev for _, ev in events]},
     }
+
+
+MDA = "urn:epcglobal:cbv:mda#"
+
+
+def master_data(snap: Snapshot, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CBV master data for what the events name: each site (``BusinessLocation``: the party's
+    name and country) and each EPC class (``EPCClass``: the material, or the product's name)."""
+    sites = {snap.names.location(p): r for p, r in snap.report.parties.items()}
+    described = {snap.names.lot(row["lot"]): row.get("material") for row in snap.report.lots}
+    described[lgtin(snap.gtin, snap.batch)] = snap.report.product["name"]
+    used_sites: set[str] = set()
+    used_classes: set[str] = set()
+    for ev in events:
+        for key in ("readPoint", "bizLocation"):
+            if key in ev:
+                used_sites.add(ev[key]["id"])
+        for item in ev.get("sourceList", []) + ev.get("destinationList", []):
+            if item["type"] == "location":
+                used_sites.add(item.get("source") or item["destination"])
+        for key in ("quantityList", "inputQuantityList", "outputQuantityList"):
+            used_classes.update(q["epcClass"] for q in ev.get(key, []))
+    locations = []
+    for uri in sorted(used_sites & set(sites)):
+        record = sites[uri]
+        attributes = [{"id": MDA + "name", "attribute": record["name"]}]
+        if record.get("country"):
+            attributes.append({"id": MDA + "countryCode", "attribute": record["country"]})
+        locations.append({"id": uri, "attributes": attributes})
+    classes = [
+        {"id": uri, "attributes": [{"id": MDA + "descriptionShort", "attribute": described[uri]}]}
+        for uri in sorted(used_classes)
+        if described.get(uri)
+    ]
+    return [
+        {"type": "urn:epcglobal:epcis:vtype:BusinessLocation", "vocabularyElementList": locations},
+        {"type": "urn:epcglobal:epcis:vtype:EPCClass", "vocabularyElementList": classes},
+    ]
 
 
 def _common(snap: Snapshot, entry: Entry, date: str, type_: str) -> dict[str, Any]:

@@ -6,23 +6,28 @@ supplier's own system writes with GS1 keys:
 
 - ObjectEvent ``ADD``, bizStep ``commissioning`` (or none), one ``quantityList`` element:
   a ``material-origin``. The material comes from ILMD ``pl:material`` (or
-  ``cbvmda:descriptionShort``); the country from ``cbvmda:countryOfOrigin``, else the
+  ``cbvmda:descriptionShort``, or the class's ``descriptionShort`` in the document's master
+  data); the country from ``cbvmda:countryOfOrigin``, else the
   party's own; ``pl:region``, ``pl:lat``, ``pl:lon``, ``pl:certifications`` when present.
 - TransformationEvent with input and output quantities: a ``transformation``; each output's
   material from ILMD ``pl:materials`` (by EPC class) or ``pl:material``; the process from
   ``pl:process``, else the bizStep. With bizStep ``creating_class_instance`` and one LGTIN
   output it is the brand's ``product`` declaration of that GTIN and batch.
 - ObjectEvent ``OBSERVE``, bizStep ``shipping``, one quantity, a ``destinationList`` naming
-  the receiving party (``owning_party``, else ``location``): a ``shipment``.
+  the receiving party (``owning_party``, else ``location``): a ``shipment``;
+- ObjectEvent ``OBSERVE``, bizStep ``receiving``, one quantity: the ``receipt`` of the oldest
+  shipment of that lot, amount and unit to the party (from the sender its ``sourceList``
+  names) that no receipt answers yet; ``pl:accepted`` false refuses the goods.
 
 Event dates are the day of ``eventTime`` in its ``eventTimeZoneOffset``. Lots are named by
 the ledger's lot URIs or by GS1 LGTIN classes (lot id ``01/<GTIN>/10/<lot>``). An event
-whose party (``readPoint``, ``bizLocation``, source ``owning_party``) is another party is
-refused; so is anything else this mapping does not cover (instance EPCs, aggregation,
-association and transaction events, other bizSteps), each with the event's index and the
-reason. An event carrying an ``errorDeclaration`` is skipped: it was retracted. Statement
-ids derive from the party and the event's ``eventID`` (or content), so importing a
-document twice is refused as a replay instead of recording everything twice.
+whose own party (``readPoint``, ``bizLocation``, the sources of a sending, the destinations
+of a receiving) is another party is refused; so is anything else this mapping does not
+cover (instance EPCs, aggregation, association and transaction events, other bizSteps),
+each with the event's index and the reason. An event carrying an ``errorDeclaration`` is
+skipped: it was retracted. Statement ids derive from the party and the event's ``eventID``
+(or content), so importing a document twice is refused as a replay instead of recording
+everything twice.
 """
 
 from __future__ import annotations
@@ -142,8 +147,9 @@ def plan(document: Any, party: str, directory: Directory, now: str) -> tuple[lis
     """Map every event; the statements are ``party``'s, issued at ``now``. Raises
     ``Unmappable`` if the document itself is not EPCIS."""
     planned, refused = [], []
-    mapper = Mapper(party, directory)
-    for i, ev in enumerate(events_of(document)):
+    events = events_of(document)
+    mapper = Mapper(party, directory, class_descriptions(document))
+    for i, ev in enumerate(events):
         try:
             if isinstance(ev, dict) and ev.get("errorDeclaration") is not None:
                 planned.append(Planned(i, None, "declared in error (errorDeclaration): skipped"))
@@ -161,6 +167,30 @@ def plan(document: Any, party: str, directory: Directory, now: str) -> tuple[lis
         }
         planned.append(Planned(i, statement))
     return planned, refused
+
+
+def class_descriptions(document: dict[str, Any]) -> dict[str, str]:
+    """EPC class -> its ``urn:epcglobal:cbv:mda#descriptionShort`` in the document's master
+    data (``epcisHeader.epcisMasterData``), where it gives one."""
+    out: dict[str, str] = {}
+    header = document.get("epcisHeader")
+    master = header.get("epcisMasterData") if isinstance(header, dict) else None
+    vocabularies = master.get("vocabularyList") if isinstance(master, dict) else None
+    for vocabulary in vocabularies if isinstance(vocabularies, list) else []:
+        if not isinstance(vocabulary, dict) or vocabulary.get("type") != "urn:epcglobal:epcis:vtype:EPCClass":
+            continue
+        for element in vocabulary.get("vocabularyElementList") or []:
+            if not isinstance(element, dict) or not isinstance(element.get("id"), str):
+                continue
+            for attribute in element.get("attributes") or []:
+                if (
+                    isinstance(attribute, dict)
+                    and attribute.get("id")
+                    in ("urn:epcglobal:cbv:mda#descriptionShort", "cbvmda:descriptionShort")
+                    and isinstance(attribute.get("attribute"), str)
+                ):
+                    out[element["id"]] = attribute["attribute"]
+    return out
 
 
 def statement_id(party: str, event: dict[str, Any]) -> str:
@@ -205,8 +235,9 @@ def biz_step(event: dict[str, Any]) -> str | None:
 
 
 class Mapper:
-    def __init__(self, party: str, directory: Directory) -> None:
+    def __init__(self, party: str, directory: Directory, described: Mapping[str, str] | None = None) -> None:
         self.party, self.directory = party, directory
+        self.described = described or {}  # EPC class -> descriptionShort, from the master data
         self.resolve = Resolver(directory.glns)
         self.received: set[int] = set()  # shipments this document's receipts answer already
 
@@ -305,10 +336,13 @@ class Mapper:
             raise Unmappable(f"a commissioning must create one lot; it names {len(lines)}")
         ilmd = ev.get("ilmd") if isinstance(ev.get("ilmd"), dict) else {}
         assert isinstance(ilmd, dict)
+        line = lines[0]
         material = ilmd.get("pl:material", ilmd.get("cbvmda:descriptionShort"))
+        material = material if material is not None else self.described.get(line["epcClass"])
         if not isinstance(material, str):
             raise Unmappable(
-                "a commissioning needs the material's name (ILMD pl:material or cbvmda:descriptionShort)"
+                "a commissioning needs the material's name (ILMD pl:material or cbvmda:descriptionShort, "
+                "or the class's descriptionShort in the master data)"
             )
         country = ilmd.get("cbvmda:countryOfOrigin", self.directory.countries.get(self.party))
         if not isinstance(country, str) or country not in COUNTRIES:
@@ -318,7 +352,6 @@ class Mapper:
             value = ilmd.get(f"pl:{key}")
             if value is not None:
                 origin[key] = format(value, "f") if isinstance(value, (int, Decimal)) else value
-        line = lines[0]
         certifications = ilmd.get("pl:certifications", [])
         return {
             "lot": line["lot"],
@@ -339,9 +372,11 @@ class Mapper:
         out = []
         for o in outputs:
             material = materials.get(o["epcClass"], ilmd.get("pl:material"))
+            material = material if material is not None else self.described.get(o["epcClass"])
             if not isinstance(material, str):
                 raise Unmappable(
-                    f"output {o['epcClass']} has no material name (ILMD pl:materials or pl:material)"
+                    f"output {o['epcClass']} has no material name (ILMD pl:materials or pl:material, "
+                    "or the class's descriptionShort in the master data)"
                 )
             out.append({"lot": o["lot"], "material": material, "amount": o["amount"], "unit": o["unit"]})
         process = ev.get("pl:process", biz_step(ev) or "transformation")

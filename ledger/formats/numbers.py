@@ -38,8 +38,8 @@ class Number:
 
 
 def dumps(value: Any, indent: int | None = 2) -> str:
-    """JSON text of ``value`` (dicts, lists, str, int, bool, None and ``Number``), keys in
-    the order given; a ``Number`` is written as its decimal text."""
+    """JSON text of ``value`` (dicts, lists, str, int, bool, None, ``Number`` and finite
+    ``Decimal``), keys in the order given; numbers are written as their decimal text."""
     parts: list[str] = []
     _write(value, parts, indent, 0)
     return "".join(parts)
@@ -51,6 +51,8 @@ def _write(value: Any, out: list[str], indent: int | None, depth: int) -> None:
     colon = ":" if indent is None else ": "
     if isinstance(value, Number):
         out.append(value.text)
+    elif isinstance(value, Decimal) and value.is_finite():  # as ``parse`` read it
+        out.append(format(value, "f"))
     elif isinstance(value, dict):
         if not value:
             out.append("{}")

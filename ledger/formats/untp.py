@@ -3,7 +3,8 @@
 ``issue`` turns a trace snapshot into credentials the operator signs (``jws``):
 
 - one Digital Traceability Event per step of the trace (an origin is an ObjectEvent, a
-  transformation a TransformationEvent, a shipment a TransactionEvent between its parties);
+  transformation a TransformationEvent, a shipment a TransactionEvent between its parties,
+  the receiver's accepting receipt an ObjectEvent at the receiver);
 - one Digital Conformity Credential per standing labour attestation of the facilities on
   the route, with one assessment per ILO forced-labour indicator (``conformance`` true only
   where the indicator was assessed absent);
@@ -186,6 +187,24 @@ class Issuer:
         body = {"validFrom": entry.recorded_at, "credentialSubject": [event]}
         return self.secure(f"dte-{entry.seq}", "dte", "DigitalTraceabilityEvent", body, entry)
 
+    def receipt_dte(self, shipment: Entry, receipt: Entry) -> Credential:
+        """The receiver's accepting receipt of ``shipment``: an ObjectEvent at the receiver."""
+        s = self.snap
+        b, r = shipment.statement.body, receipt.statement.body
+        event = {
+            "id": f"{s.names.entry(receipt.seq)}#{receipt.hash.hex()}",
+            "type": ["ObjectEvent", "Event"],
+            "processType": "receipt",
+            "eventTime": day_start(r["received_on"]),
+            "action": "observe",
+            "disposition": CBV + "Disp-in_progress",
+            "bizStep": CBV + "BizStep-receiving",
+            "bizLocation": s.names.location(receipt.statement.issuer),
+            "quantityList": [self.quantity(b["lot"], b["amount"], b["unit"])],
+        }
+        body = {"validFrom": receipt.recorded_at, "credentialSubject": [event]}
+        return self.secure(f"dte-{receipt.seq}", "dte", "DigitalTraceabilityEvent", body, receipt)
+
     # -- conformity credentials -----------------------------------------------------------
 
     def dcc(self, entry: Entry) -> Credential:
@@ -364,11 +383,15 @@ def issue(snap: Snapshot) -> list[Credential]:
     """Every credential of the batch (module docstring): the DPP first, then the DTEs and
     DCCs in ledger order. Revoked steps and attestations get none."""
     issuer = Issuer(snap)
-    dtes = [
-        issuer.dte(step)
-        for step in snap.standing(("origin", "transformation", "shipment"))
-        if not step["revoked"]
-    ]
+    dtes = []
+    for step in snap.standing(("origin", "transformation", "shipment")):
+        if step["revoked"]:
+            continue
+        dtes.append(issuer.dte(step))
+        receipt = step.get("receipt")
+        if step["kind"] == "shipment" and isinstance(receipt, int) and receipt in snap.entries:
+            dtes.append(issuer.receipt_dte(snap.entries[step["seq"]], snap.entries[receipt]))
+    dtes.sort(key=lambda c: int(c.name.split("-")[1]))
     revoked = {c["revoked"] for c in snap.report.corrections}
     atts = sorted(
         seq

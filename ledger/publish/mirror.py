@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,6 @@ class Mirrored:
     previous: int
     vkey: str
     checkpoint: str
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def mirror(
@@ -54,78 +53,94 @@ def mirror(
 ) -> Mirrored:
     """Bring the ledger in ``home`` (created if absent) up to ``source``'s checkpoint.
 
-    ``vkey``: the operator's verifier key in note form, if known; else the genesis entry's key
-    is taken (and printed, to compare). Raises ``SourceForked`` (with ``seq`` and ``proof``),
+    ``vkey``: the operator's verifier key in note form, if known: the source's checkpoint must
+    be signed by it. Either way the checkpoint must be signed by the operator's key for its
+    size, which the replay follows from the genesis key through the operator's rotations.
+    Raises ``SourceForked`` (with ``seq`` and ``proof``),
     ``TileMismatch``/``RootMismatch``/``IntegrityError`` for a source whose bytes do not
     verify, naming the seq where it can; what was verified before stays committed.
     """
     note = _text(source.fetch("checkpoint"))
     claimed = _claimed(note)
+    given = Verifier.from_text(vkey) if vkey else None
+    fresh = not (home / DB_NAME).exists()
     home.mkdir(parents=True, exist_ok=True)
     conn = store.connect(home / DB_NAME)
     try:
         store.create_schema(conn)
-        replay = Replayer.resume(conn)
-        given = Verifier.from_text(vkey) if vkey else None
-        known = replay.verifier or given
-        if known is not None:
-            _open(note, known)
-        previous = replay.size
-        if claimed.size < previous:
-            raise SourceForked(
-                f"the source's checkpoint has {claimed.size} entries, the mirror already holds"
-                f" {previous}: the source was rolled back",
-                seq=claimed.size,
-            )
-        if claimed.size == 0:
-            raise Malformed("the source's checkpoint is of an empty log: nothing to mirror")
-        reader = TileReader(source.fetch, claimed.size, claimed.root)
-        if previous:
-            _check_contains(conn, reader, replay)
-        _replay(replay, reader, note, given, progress)
-        verifier = replay.verifier
-        if verifier is None:
-            raise Malformed("the source has no genesis entry")
-        stored = store.checkpoint_at(conn, claimed.size)
-        replay.begin()
-        if stored is None:
-            replay.checkpoint(note, "the source's checkpoint")
-        store.set_meta(conn, MIRROR_OF, source.where)
-        replay.commit()
-        return Mirrored(claimed.size, previous, verifier.to_text(), note)
+        return _mirror(source, conn, Replayer.resume(conn), note, claimed, given, progress)
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        empty = store.size(conn) == 0
         conn.close()
+        if fresh and empty:  # nothing was verified: leave no empty ledger behind
+            for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
+                (home / name).unlink(missing_ok=True)
 
 
-def _replay(
-    replay: Replayer, reader: TileReader, note: str, given: Verifier | None, progress: Progress | None
-) -> None:
-    """Replay the source's entries from the mirror's size on, committing as it goes."""
+def _mirror(
+    source: Source,
+    conn: Any,
+    replay: Replayer,
+    note: str,
+    claimed: Checkpoint,
+    given: Verifier | None,
+    progress: Progress | None,
+) -> Mirrored:
+    if given is not None:
+        _open(note, [given])  # the key the user trusts signed the source's checkpoint
+    previous = replay.size
+    if claimed.size < previous:
+        raise SourceForked(
+            f"the source's checkpoint has {claimed.size} entries, the mirror already holds"
+            f" {previous}: the source was rolled back",
+            seq=claimed.size,
+        )
+    if claimed.size == 0:
+        raise Malformed("the source's checkpoint is of an empty log: nothing to mirror")
+    reader = TileReader(source.fetch, claimed.size, claimed.root)
+    if previous:
+        _check_contains(conn, reader, replay)
+    _replay(replay, reader, note, progress)
+    if replay.verifier is None:
+        raise Malformed("the source has no genesis entry")
+    if store.checkpoint_at(conn, claimed.size) is None:
+        replay.checkpoint(note, "the source's checkpoint")
+    store.set_meta(conn, MIRROR_OF, source.where)
+    replay.commit()
+    current = replay.operator_verifiers(claimed.size)[-1]  # the key that signs its checkpoints now
+    return Mirrored(claimed.size, previous, current.to_text(), note)
+
+
+def _replay(replay: Replayer, reader: TileReader, note: str, progress: Progress | None) -> None:
+    """Replay the source's entries from the mirror's size on, leaving the last ones uncommitted
+    (the caller commits them with the checkpoint).
+
+    Entries are committed every ``COMMIT_EVERY`` (so a later run resumes) once the source's
+    checkpoint is known to be the operator's: signed by a key of the operator's as far as the
+    replay has come. Until then (a first run before genesis, or a checkpoint signed by a key
+    of a rotation still ahead) nothing is committed; ``Replayer.checkpoint`` at the end checks
+    the signature with the key of the checkpoint's own size either way.
+    """
     size = reader.size
     committed = replay.size
+    signed = False
     replay.begin()
     for bundle in range(replay.size // TILE_WIDTH, -(-size // TILE_WIDTH)):
         path = tile_for(None, bundle * TILE_WIDTH, size).path
-        first_run = replay.verifier is None
         for i, raw in enumerate(reader.entries(bundle)):
             seq = bundle * TILE_WIDTH + i
             if seq >= replay.size:
                 replay.entry(raw, f"entry {seq} ({path})")
-        if first_run and replay.verifier is not None:
-            if given is not None and replay.verifier.public != given.public:
-                raise IntegrityError(
-                    "the source's genesis key is not the operator key given with --vkey", seq=0
-                )
-            _open(note, replay.verifier)  # fail early, before replaying the whole log
-        if replay.size - committed >= COMMIT_EVERY:
+        if not signed and replay.verifier is not None:
+            signed = _signed(note, replay.operator_verifiers(size))
+        if signed and replay.size - committed >= COMMIT_EVERY:
             replay.commit()
             replay.begin()
             committed = replay.size
         if progress:
             progress(replay.size, size)
-    replay.commit()
 
 
 def _check_contains(conn: Any, reader: TileReader, replay: Replayer) -> None:
@@ -179,11 +194,23 @@ def _claimed(note: str) -> Checkpoint:
     return Checkpoint.from_text(note[: at + 1])
 
 
-def _open(note: str, verifier: Verifier) -> Checkpoint:
+def _open(note: str, verifiers: list[Verifier]) -> Checkpoint:
+    """The checkpoint in ``note`` if one of ``verifiers`` signed it; else ``IntegrityError``."""
+    why: LedgerError | None = None
+    for verifier in verifiers:
+        try:
+            return SignedCheckpoint.open(note, verifier).checkpoint
+        except LedgerError as e:
+            why = e
+    raise IntegrityError(f"the source's checkpoint is not signed by the operator's key: {why}")
+
+
+def _signed(note: str, verifiers: list[Verifier]) -> bool:
     try:
-        return SignedCheckpoint.open(note, verifier).checkpoint
-    except LedgerError as e:
-        raise IntegrityError(f"the source's checkpoint is not signed by the operator's key: {e}") from e
+        _open(note, verifiers)
+    except IntegrityError:
+        return False
+    return True
 
 
 def describe_fork(e: SourceForked) -> str:

@@ -47,6 +47,14 @@ def lines(conn: sqlite3.Connection, size: int) -> list[str]:
     return [r[0] for r in _rows(conn, sql, (size,))]
 
 
+def all_lines(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+    """Every stored cosignature: (size, witness vkey, line)."""
+    return [
+        (int(r[0]), r[1], r[2])
+        for r in _rows(conn, "SELECT size, witness, line FROM cosignatures ORDER BY size")
+    ]
+
+
 def add(conn: sqlite3.Connection, size: int, witness: str, line: str, timestamp: int) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO cosignatures (size, witness, line, timestamp) VALUES (?, ?, ?, ?)",

@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS attestations (
     audit_date TEXT NOT NULL, valid_until TEXT NOT NULL, outcome TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attestations_facility ON attestations (facility, audit_date);
+CREATE INDEX IF NOT EXISTS attestations_issuer ON attestations (issuer, seq);
 CREATE TABLE IF NOT EXISTS revocations (target INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS shipments (
     seq INTEGER PRIMARY KEY, lot TEXT NOT NULL, sender TEXT NOT NULL, receiver TEXT NOT NULL,

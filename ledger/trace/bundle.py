@@ -52,22 +52,32 @@ def bundle_message(bundle: dict[str, Any]) -> bytes:
 
 
 def build_bundle(
-    ledger: Any, gtin: str, batch: str, *, at: str | None = None, policy: Policy | None = None
+    ledger: Any,
+    gtin: str,
+    batch: str,
+    *,
+    at: str | None = None,
+    policy: Policy | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """The signed bundle of the trace of ``(gtin, batch)`` (module docstring).
 
-    Raises what ``trace.collect`` raises, and ``ConfigError`` if the operator key is unusable.
+    Raises what ``trace.collect`` raises (``TraceTooLarge`` over ``limit`` entries), and
+    ``ConfigError`` if the operator key is unusable.
     """
     if policy is None:
         policy = Policy.load(ledger.home)
-    report, source, checkpoint = collect(ledger, gtin, batch, at=at, policy=policy)
+    report, source, checkpoint = collect(ledger, gtin, batch, at=at, policy=policy, limit=limit)
     # Signatures are checked against registrations: the bundle carries every issuer's.
     issuers = {e.statement.issuer for e in source.entries.values()} | {"operator"}
     for issuer in sorted(issuers):
         source.registrations(issuer)
-    if 0 not in source.entries:
-        source.add(ledger_entries(ledger, [0]))
     size = checkpoint.checkpoint.size
+    # As of a day, the checkpoint's last entry shows a verifier whether the checkpoint is of
+    # that time (ledger/trace/asof.py).
+    wanted = [s for s in ((0, size - 1) if at is not None else (0,)) if s not in source.entries]
+    if wanted:
+        source.add(ledger_entries(ledger, wanted))
     nodes = ledger.node_cache()
     entries = []
     for seq in sorted(source.entries):

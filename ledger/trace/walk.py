@@ -26,6 +26,7 @@ from ledger.model import fields
 from ledger.model.statements import Entry
 from ledger.store import sqlite as store
 from ledger.trace import late, redflags, yields
+from ledger.trace.asof import checkpoint_as_of
 from ledger.trace.compliance import (
     JUDGED_KINDS,
     SERIOUS,
@@ -292,7 +293,7 @@ class Walk:
     def _custody(self, item: _Lot, creator: Entry, sinks: list[dict[str, Any]], tier: int) -> None:
         """Every standing shipment on a time-respecting route from the maker to each user. A
         user reached only through revoked shipments is a broken chain: those are shown, revoked."""
-        shipments = self.src.shipments(item.lot)
+        shipments = self.src.shipments(item.lot, creator.seq, max(s["seq"] for s in sinks))
         standing = [e for e in shipments if not self.is_revoked(e)]
         # Goods reach the receiver when it accepts them (SPEC §6 receipt): a move is dated by
         # its receipt's seq, and a shipment without a standing accepting receipt is no move.
@@ -655,11 +656,19 @@ def custody_route(
 
 
 def collect(
-    ledger: Any, gtin: str, batch: str, *, at: str | None = None, policy: Policy | None = None
+    ledger: Any,
+    gtin: str,
+    batch: str,
+    *,
+    at: str | None = None,
+    policy: Policy | None = None,
+    limit: int | None = None,
 ) -> tuple[TraceReport, EntrySet, Any]:
-    """The live trace against the latest checkpoint: (report, the entries involved, checkpoint).
+    """The live trace against the latest checkpoint (as of ``at``: the checkpoint of that
+    time): (report, the entries involved, checkpoint).
 
-    Validates ``gtin`` (GTIN-8/12/13/14), ``batch`` and ``at`` first (``InvalidField``).
+    Validates ``gtin`` (GTIN-8/12/13/14), ``batch`` and ``at`` first (``InvalidField``);
+    raises ``TraceTooLarge`` if the trace involves more than ``limit`` entries.
     """
     gtin = normalize_gtin(gtin)
     fields.batch(batch, "batch")
@@ -667,9 +676,9 @@ def collect(
         fields.date(at, "at")
     policy = policy if policy is not None else Policy.load(ledger.home)
     with store.read_transaction(ledger.conn):
-        checkpoint = ledger.latest_checkpoint()
+        checkpoint = ledger.latest_checkpoint() if at is None else checkpoint_as_of(ledger, at)[0]
         size = checkpoint.checkpoint.size
-        source = EntrySet(size, at, loader=LedgerLoader(ledger.conn, size))
+        source = EntrySet(size, at, loader=LedgerLoader(ledger.conn, size), limit=limit)
         report = derive(source, gtin, batch, policy)
     return report, source, checkpoint
 

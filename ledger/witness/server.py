@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,8 @@ class WitnessServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], home: WitnessHome, quiet: bool = False) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.home = home
         self.quiet = quiet
@@ -38,6 +41,7 @@ class WitnessServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 30  # seconds a connection may sit idle or trickle a request
     server: WitnessServer
 
     def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
@@ -86,6 +90,7 @@ def serve(home: WitnessHome, host: str, port: int, quiet: bool = False) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     host_shown, port_shown = str(server.server_address[0]), server.server_address[1]
+    host_shown = f"[{host_shown}]" if ":" in host_shown else host_shown
     print(f"witness {home.cosigner.name} listening on http://{host_shown}:{port_shown}/", flush=True)
     try:
         server.serve_forever()

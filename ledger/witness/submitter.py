@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -28,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from ledger.core.ledger import Ledger, format_time, utc_now
+from ledger.crypto.keys import PublicKey
 from ledger.errors import ConfigError, LedgerError
 from ledger.store import cosignatures
 from ledger.store import sqlite as store
-from ledger.tlog.cosignature import verify_cosignatures
-from ledger.tlog.note import add_signatures
+from ledger.tlog.cosignature import VerifierKey, verify_cosignatures
+from ledger.tlog.note import Verifier, add_signatures
 from ledger.tlog.policy import Policy, Witness
 from ledger.witness.client import Answer, Unreachable, WitnessClient
 
@@ -122,7 +125,6 @@ class WitnessWorker:
         """Send the operator's checkpoint ``note`` of ``size``; record the outcome."""
         ledger = self.open()
         self.seen = size
-        text = note[: note.rfind("\n\n") + 1]
         old = self.state.size if self.state.size is not None and self.state.size <= size else 0
         try:
             for _ in range(2):
@@ -130,7 +132,7 @@ class WitnessWorker:
                 answer = self.client.add_checkpoint(old, proof, note)
                 stale = answer.conflict_size()
                 if stale is None:
-                    self._answered(ledger, answer, old, size, note, text)
+                    self._answered(ledger, answer, old, size, note)
                     break
                 self.state.size = stale
                 if stale > size:
@@ -151,7 +153,7 @@ class WitnessWorker:
         self._save(ledger)
         return self.state
 
-    def _answered(self, ledger: Ledger, answer: Answer, old: int, size: int, note: str, text: str) -> None:
+    def _answered(self, ledger: Ledger, answer: Answer, old: int, size: int, note: str) -> None:
         body = answer.body.strip()[:300]
         if answer.status == 200:
             try:
@@ -315,19 +317,49 @@ def status(ledger: Ledger) -> dict[str, Any]:
     }
 
 
-def check_witnessed(home: Path, policy_file: Path, note: str | None) -> str | None:
+def check_witnessed(conn: sqlite3.Connection, policy: Policy, note: str | None) -> list[str]:
     """``provenance verify --policy``: whether ``note`` (default: the ledger's latest served
-    checkpoint) is signed by the ledger's key and cosigned by the policy's quorum. Returns
-    the problem as one line, or None. Raises ``ConfigError`` for an unreadable policy."""
-    policy = Policy.load(policy_file)
-    with Ledger.open(home, readonly=True) as ledger:
+    checkpoint) is signed by the ledger's genesis key and cosigned by the policy's quorum.
+    Returns the problem as one line, or nothing."""
+    try:
+        row = store.entry_row(conn, 0)
+        origin = store.get_meta(conn, "origin")
+        if row is None or origin is None:
+            raise LedgerError("the ledger has no genesis")
+        verifier = Verifier(origin, PublicKey.from_b64(json.loads(row[0])["statement"]["body"]["key"]))
         if note is None:
-            note = ledger.latest_checkpoint().note
+            latest = store.latest_checkpoint(conn)
+            if latest is None:
+                raise LedgerError("the ledger has no checkpoint")
+            note = add_signatures(latest[2], cosignatures.lines(conn, latest[0]))
+        policy.check(note, verifier)
+    except LedgerError as e:
+        return [f"checkpoint: {e.code}: {e.describe()}"]
+    except (ValueError, KeyError, TypeError) as e:
+        return [f"checkpoint: the genesis entry is unreadable: {e}"]
+    return []
+
+
+def audit_cosignatures(conn: sqlite3.Connection) -> list[str]:
+    """``provenance verify``: every stored cosignature must verify, with the witness key it is
+    filed under, on the operator's checkpoint of its size. One line per problem."""
+    problems: list[str] = []
+    try:
+        stored = cosignatures.all_lines(conn)
+    except sqlite3.DatabaseError as e:
+        return [f"cosignatures: the table cannot be read: {e}"]
+    for size, vkey_text, line in stored:
+        where = f"checkpoint {size}: cosignature of {vkey_text.split('+', 1)[0]}"
         try:
-            policy.check(note, ledger.verifier)
+            vkey = VerifierKey.from_text(vkey_text)
+            row = store.checkpoint_at(conn, size)
+            if row is None:
+                raise LedgerError("there is no checkpoint of that size")
+            if not verify_cosignatures(add_signatures(row[2], [line]), [vkey]):
+                raise LedgerError("its line is not by that key")
         except LedgerError as e:
-            return f"checkpoint: {e.code}: {e.describe()}"
-    return None
+            problems.append(f"{where}: {e.describe()}")
+    return problems
 
 
 def witnessed_by(home: Path, note: str) -> list[dict[str, Any]] | None:

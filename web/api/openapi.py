@@ -47,6 +47,13 @@ AMOUNT = {"type": "string", "pattern": r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"}
 HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 B64 = {"type": "string", "contentEncoding": "base64"}
 NULLABLE_NAT = {"type": ["integer", "null"], "minimum": 0}
+
+
+def next_after(what: str) -> dict[str, Any]:
+    """A page's ``next_after``: the ``after`` of the next page, null at the end."""
+    return {**NULLABLE_NAT, "description": f"pass as `after`{what} for the next page; null at the end"}
+
+
 LINE = obj({"lot": STR, "amount": AMOUNT, "unit": STR, "material": STR}, ["lot", "amount", "unit"])
 
 SCHEMAS: dict[str, Any] = {
@@ -121,13 +128,7 @@ SCHEMAS: dict[str, Any] = {
         extra=False,
     ),
     "EntryPage": obj(
-        {
-            "entries": {"type": "array", "items": ref("EntryView")},
-            "next_after": {
-                **NULLABLE_NAT,
-                "description": "pass as `after` for the next page; null at the end",
-            },
-        },
+        {"entries": {"type": "array", "items": ref("EntryView")}, "next_after": next_after("")},
         extra=False,
     ),
     "LedgerInfo": obj(
@@ -203,10 +204,17 @@ SCHEMAS: dict[str, Any] = {
             "seq": NAT,
             "keys": {"type": "array", "items": ref("Key")},
             "attestations": {"type": "array", "items": ref("Attestation")},
+            "attestations_next_after": next_after(" to this party's URL"),
         },
         extra=False,
     ),
-    "PartyList": obj({"parties": {"type": "array", "items": ref("Party")}}, extra=False),
+    "PartyList": obj(
+        {
+            "parties": {"type": "array", "items": ref("Party")},
+            "next_after": next_after(" (a party's first_seq)"),
+        },
+        extra=False,
+    ),
     "InTransit": obj(
         {
             "shipment": NAT,
@@ -621,16 +629,39 @@ def paths() -> dict[str, Any]:
         "/api/v1/parties": {
             "get": {
                 "operationId": "listParties",
-                "summary": "every party, with keys and attestations",
-                "responses": {**ok(ref("PartyList")), **DEFAULT},
+                "summary": "a page of parties, each with its keys and first attestations",
+                "parameters": [
+                    query(
+                        "after", "only parties registered after this seq", {"type": "integer", "minimum": -1}
+                    ),
+                    query(
+                        "limit",
+                        "page size",
+                        {"type": "integer", "minimum": 1, "maximum": 200, "default": 100},
+                    ),
+                ],
+                "responses": {**ok(ref("PartyList")), "400": error("a bad parameter (`field`)"), **DEFAULT},
             }
         },
         "/api/v1/parties/{id}": {
             "get": {
                 "operationId": "getParty",
-                "summary": "one party, with keys and attestations",
-                "parameters": [path_param("id", "party id", {"type": "string", "minLength": 1})],
-                "responses": {**ok(ref("Party")), "404": error("no such party"), **DEFAULT},
+                "summary": "one party, with keys and a page of its attestations",
+                "parameters": [
+                    path_param("id", "party id", {"type": "string", "minLength": 1}),
+                    query("after", "only attestations after this seq", {"type": "integer", "minimum": -1}),
+                    query(
+                        "limit",
+                        "page size",
+                        {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                    ),
+                ],
+                "responses": {
+                    **ok(ref("Party")),
+                    "400": error("a bad parameter (`field`)"),
+                    "404": error("no such party"),
+                    **DEFAULT,
+                },
             }
         },
         "/api/v1/parties/{id}/transit": {

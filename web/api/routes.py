@@ -72,7 +72,9 @@ def entries() -> Response:
 
 @bp.get("/checkpoint")
 def checkpoint() -> Response:
-    return Response(get_ledger().latest_checkpoint().note, mimetype="text/plain")
+    response = Response(get_ledger().latest_checkpoint().note, mimetype="text/plain")
+    response.headers["Cache-Control"] = "public, max-age=5"  # C2SP tlog-tiles: a few seconds at most
+    return response
 
 
 @bp.get("/api/v1/proofs/inclusion")
@@ -96,12 +98,21 @@ def consistency() -> Response:
 
 @bp.get("/api/v1/parties")
 def parties() -> Response:
-    return jsonify({"parties": queries.parties(get_ledger())})
+    """A page of parties (``next_after`` for the next), each with its first attestations."""
+    after = int_arg("after", -1, lo=-1)
+    limit = int_arg("limit", queries.PARTIES_PAGE, lo=1, hi=queries.PARTIES_MAX)
+    assert after is not None and limit is not None
+    page, next_after = queries.parties(get_ledger(), after, limit)
+    return jsonify({"parties": page, "next_after": next_after})
 
 
 @bp.get("/api/v1/parties/<pid>")
 def party(pid: str) -> Response:
-    return jsonify(queries.party(get_ledger(), pid))
+    """A party with a page of its attestations (``after``, ``limit``; ``attestations_next_after``)."""
+    after = int_arg("after", -1, lo=-1)
+    limit = int_arg("limit", queries.ATTESTATIONS_PAGE, lo=1, hi=queries.ATTESTATIONS_MAX)
+    assert after is not None and limit is not None
+    return jsonify(queries.party(get_ledger(), pid, after, limit))
 
 
 @bp.get("/api/v1/parties/<pid>/transit")

@@ -11,11 +11,11 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from ledger.errors import InvalidField, NotFound, UnknownType
+from ledger.errors import InvalidField, LedgerError, NotFound, UnknownType
 from ledger.model.statements import TYPES
 from ledger.store import sqlite as store
 from ledger.trace.walk import collect
-from ledger.witness.submitter import witnessed_by
+from ledger.witness.submitter import POLICY_NAME, load_policy, witnessed_by
 from web import digital_link, queries, tracing
 from web.api import formats
 from web.handle import get_ledger
@@ -152,15 +152,15 @@ def _no_store_if_host_used(response: Response) -> Response:
 
 
 def device_check(home: Path, page_url: str) -> dict[str, str]:
-    """What the page needs to check itself in the browser (issue 13): the witness policy to
-    enforce (the ledger's, when it sets a quorum) and the link to an independent verifier
+    """What the page needs to check itself in the browser: the ledger's witness policy (its
+    cosignatures are checked, the quorum reported), and the link to an independent verifier
     (``PROVENANCE_VERIFIER_URL``) opened on this page."""
     policy = ""
-    path = Path(home) / "witnesses"
-    if path.is_file():
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if any(line.split()[:1] == ["quorum"] for line in text.splitlines()):
-            policy = text
+    try:
+        if load_policy(Path(home)) is not None:
+            policy = (Path(home) / POLICY_NAME).read_text(encoding="utf-8")
+    except (LedgerError, OSError, UnicodeDecodeError):
+        policy = ""  # the page's own witness section says what is wrong with it
     verifier: str | None = current_app.config.get("PROVENANCE_VERIFIER_URL")
     link = f"{verifier}?bundle={quote(page_url, safe='')}" if verifier else ""
     return {"witness_policy": policy, "verifier_link": link}
@@ -183,7 +183,7 @@ def _shopper(gtin: str, batch: str, canonical: str) -> Any:
     else:
         # The page needs the trace, its checkpoint and which entries it rests on, not the
         # proofs and the signature of the bundle it links to: derive once, prove nothing.
-        report, source, checkpoint = collect(ledger, gtin, batch, at=at)
+        report, source, checkpoint = collect(ledger, gtin, batch, at=at, limit=tracing.trace_limit())
         bundle = {
             **report.to_json(),
             "checkpoint": checkpoint.note,
@@ -239,14 +239,20 @@ def _label(gtin: str, batch: str, canonical: str) -> Response:
 
 @bp.get("/parties")
 def parties() -> str:
-    return render_template("parties.html", parties=queries.parties(get_ledger()))
+    """A page of parties: only the rows shown are read, no keys or attestations."""
+    after = int_arg("after", -1, lo=-1)
+    assert after is not None
+    page, next_after = queries.parties(get_ledger(), after, details=False)
+    return render_template("parties.html", parties=page, next_after=next_after)
 
 
 @bp.get("/parties/<pid>")
 def party(pid: str) -> str:
     ledger = get_ledger()
+    after = int_arg("after", -1, lo=-1)  # paging through the party's attestations
+    assert after is not None
     with store.read_transaction(ledger.conn):
-        p = queries.party(ledger, pid)
+        p = queries.party(ledger, pid, after)
         made = queries.activity(ledger, pid)
         got = queries.received(ledger, pid)
         products = queries.products_of(ledger, pid) if p["role"] == "brand" else []

@@ -8,6 +8,8 @@ corrections. No HTML here: the template escapes every value.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,6 +198,9 @@ def step_view(
     )
 
 
+Index = tuple[list[int], list[dict[str, Any]]]  # seqs in order, and the steps they belong to
+
+
 def journey_order(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Steps from raw material to product with each supply branch kept together: a
     depth-first walk up from the product, each step after the steps that fed it (for each
@@ -211,25 +216,45 @@ def journey_order(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[int] = set()
 
-    makers: dict[str, list[dict[str, Any]]] = {}  # output lot -> steps, in seq order
+    # output lot -> its makers in seq order, all and per holder, to find a feeder by bisection
+    makers: dict[str, Index] = {}
+    held: dict[tuple[str, str | None], Index] = {}
     for s in ordered:
         for lot in lots(s, "outputs"):
-            makers.setdefault(lot, []).append(s)
+            for index in (makers.setdefault(lot, ([], [])), held.setdefault((lot, holder(s)), ([], []))):
+                index[0].append(s.get("seq", 0))
+                index[1].append(s)
+
+    def latest_before(index: Index | None, seq: int) -> dict[str, Any] | None:
+        if index is None:
+            return None
+        n = bisect.bisect_left(index[0], seq)
+        return index[1][n - 1] if n else None
 
     def feeder(step: dict[str, Any], lot: str) -> dict[str, Any] | None:
-        earlier = [s for s in makers.get(lot, []) if s.get("seq", 0) < step.get("seq", 0)]
-        mine = [s for s in earlier if holder(s) == step.get("party")]
-        candidates = mine or earlier
-        return candidates[-1] if candidates else None
+        seq = step.get("seq", 0)
+        return latest_before(held.get((lot, step.get("party"))), seq) or latest_before(makers.get(lot), seq)
 
-    def visit(step: dict[str, Any]) -> None:
-        if id(step) in seen:
+    def feeders(step: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        found = {id(f): f for lot in lots(step, "inputs") if (f := feeder(step, lot))}
+        return iter(sorted(found.values(), key=lambda s: s.get("seq", 0)))
+
+    def visit(root: dict[str, Any]) -> None:
+        """Depth-first, each step after its feeders; iterative, so any chain depth works."""
+        if id(root) in seen:
             return
-        seen.add(id(step))
-        feeders = {id(f): f for lot in lots(step, "inputs") if (f := feeder(step, lot))}
-        for f in sorted(feeders.values(), key=lambda s: s.get("seq", 0)):
-            visit(f)
-        out.append(step)
+        seen.add(id(root))
+        stack = [(root, feeders(root))]
+        while stack:
+            step, pending = stack[-1]
+            for f in pending:
+                if id(f) not in seen:
+                    seen.add(id(f))
+                    stack.append((f, feeders(f)))
+                    break
+            else:
+                stack.pop()
+                out.append(step)
 
     for root in [s for s in ordered if s.get("tier", 0) == 0]:
         visit(root)

@@ -30,14 +30,19 @@ function working(text) {
   journeyBox.replaceChildren();
 }
 
+let generation = 0; // only the latest check may write its outcome
+
 async function check(load, label, expect = {}) {
+  const mine = ++generation;
   working(`Checking ${label} on this device…`);
   try {
     const bytes = await load();
     const result = await verifyBundle(bytes, await pinned(), expect);
+    if (mine !== generation) return;
     showOutcome(box, successOutcome(result));
     showJourney(journeyBox, result.journey);
   } catch (e) {
+    if (mine !== generation) return;
     showOutcome(box, failureOutcome(e));
     journeyBox.replaceChildren();
   }

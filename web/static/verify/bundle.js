@@ -99,7 +99,10 @@ export async function verifyBundle(input, pinned, expect = {}) {
     }
   }
   if (!checkpoint) throw lastError;
-  const witnesses = pinned.policy ? await checkQuorum(checkpoint, pinned.policy, "checkpoint") : [];
+  if (pinned.policy && pinned.policy.logs.length && !pinned.policy.logs.some((k) => equal(k.publicKey, pinned.vkey.publicKey))) {
+    fail(`the pinned operator key is not one of the witness policy's logs`, "policy");
+  }
+  const witnesses = pinned.policy ? await checkQuorum(checkpoint, pinned.policy, "checkpoint", pinned.requireQuorum !== false) : [];
 
   // 4. Every entry is in the checkpointed log.
   for (const [seq, e] of entries) {

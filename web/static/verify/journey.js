@@ -42,10 +42,13 @@ export function deriveJourney(entries, parties, disputed, want) {
   add(product, 0);
   // A lot's custody route to the party that used it: the standing shipments that carried it
   // there, back to its maker (v2: only shipments the receiver accepted with a receipt).
+  // A ledger that records no receipts at all (written before receipts existed) leaves every
+  // standing shipment on the route.
+  const needReceipts = want.receipts && all.some((s) => s.type === "receipt");
   const onRoute = (sh) => {
     const r = receipts.get(sh.seq);
     if (r && standing(r)) return r.body.accepted === true;
-    return !want.receipts;
+    return !needReceipts;
   };
   const route = (lot, user) => {
     const found = [];
@@ -129,8 +132,17 @@ export function deriveJourney(entries, parties, disputed, want) {
     const b = bySeq.get(st.seq).body;
     return { seq: st.seq, material: b.material, party: st.party, where: st.where, produced_on: b.produced_on, amount: b.quantity ? `${b.quantity.amount} ${b.quantity.unit}` : "" };
   });
+  // Who took part: every signer on the journey and every auditor whose audit is shown, with
+  // the key history the bundle proves (incepted, admitted, rotated, suspended).
   const involved = {};
-  for (const st of out) involved[st.party.id] = st.party;
+  const who = (id) => {
+    const p = parties.get(id);
+    involved[id] = { ...partyInfo(id), identifiers: (p && p.identifiers) || {}, events: (p && p.events) || [] };
+  };
+  for (const st of out) {
+    who(st.party.id);
+    if (st.audit && st.audit.seq !== undefined) who(bySeq.get(st.audit.seq).issuer);
+  }
   const corrections = [...revoked.values()].map((r) => `Entry ${r.body.entry} was withdrawn by ${partyInfo(r.issuer).name} (entry ${r.seq}): ${r.body.reason}`);
   for (const [seq, by] of disputed) corrections.push(`Entry ${seq} is disputed: its signer's key was reported compromised (entry ${by}).`);
   return {

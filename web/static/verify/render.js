@@ -76,6 +76,17 @@ export function showJourney(into, journey) {
     into.append(el("h3", { text: "Where the materials came from" }));
     into.append(el("ul", { class: "origins" }, ...journey.origins.map((o) => el("li", { text: `${o.material} from ${o.party.name}, ${o.where}: ${o.amount}, produced ${o.produced_on}` }))));
   }
+  const people = Object.values(journey.parties);
+  if (people.length) {
+    into.append(el("h3", { text: "Who took part" }));
+    const words = { inception: "registered its own keys", registration: "registered", admission: "admitted", rotation: "rotated its keys", suspension: "suspended", reinstatement: "reinstated", genesis: "started the ledger" };
+    into.append(
+      el("ul", { class: "parties" }, ...people.map((p) => {
+        const history = p.events.map((e) => `${words[e.type] || e.type} (entry ${e.seq}${e.reason ? `, ${e.reason}` : ""})`).join("; ");
+        return el("li", { "data-party": p.id, text: `${p.name}${p.role ? `, ${p.role}` : ""}${p.country ? `, ${p.country}` : ""}${history ? `: ${history}` : ""}` });
+      })),
+    );
+  }
   if (journey.corrections.length) {
     into.append(el("h3", { text: "Corrections" }));
     into.append(el("ul", {}, ...journey.corrections.map((c) => el("li", { text: c }))));
