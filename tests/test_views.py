@@ -329,7 +329,7 @@ def log_links(html: str) -> dict[str, dict[str, str]]:
 @pytest.mark.parametrize(
     "query",
     [
-        {"type": "party"},
+        {"type": "inception"},
         {"party": "farm-a"},
         {"lot": "cot-1"},
         {"type": "shipment", "party": "farm-a"},

@@ -19,9 +19,8 @@ from typing import IO
 from ledger.audit.replay import Replayer
 from ledger.core.ledger import DB_NAME, KEY_NAME, Ledger
 from ledger.crypto.canonical import parse
-from ledger.crypto.keys import PrivateKey, PublicKey, write_private_file
+from ledger.crypto.keys import PrivateKey, write_private_file
 from ledger.errors import ConfigError, IntegrityError, Malformed
-from ledger.model.statements import Entry
 from ledger.store import sqlite as store
 
 BATCH = 5000
@@ -71,9 +70,13 @@ def import_ledger(lines: Iterable[tuple[int, bytes]], home: Path, operator_key: 
         created[:0] = db_files
         ledger = _import(lines, home)
         if key is not None:
+            current = ledger.verifier.public  # the operator's key events, as replayed
             ledger.close()
-            if key.public != _genesis_key(home):
-                raise ConfigError(f"{operator_key} is not the key that signed this ledger's genesis")
+            if key.public != current:
+                raise ConfigError(
+                    f"{operator_key} is not the key that signs this ledger's checkpoints now (the"
+                    f" operator's current key {current.key_id}, by its key events from genesis)"
+                )
             if operator_key is not None and not _same_file(operator_key, home / KEY_NAME):
                 created.insert(0, home / KEY_NAME)
                 write_private_file(home / KEY_NAME, operator_key.read_bytes())
@@ -114,15 +117,6 @@ def _check_destination(home: Path, operator_key: Path | None) -> PrivateKey | No
     if os.path.lexists(dest) and not _same_file(operator_key, dest):
         raise ConfigError(f"{dest} exists already and is not {operator_key}; refusing to replace a key")
     return key
-
-
-def _genesis_key(home: Path) -> PublicKey:
-    conn = store.connect(home / DB_NAME, readonly=True)
-    try:
-        raw = conn.execute("SELECT canonical FROM entries WHERE seq = 0").fetchone()[0]
-    finally:
-        conn.close()
-    return PublicKey.from_b64(Entry.from_canonical(raw).statement.body["key"])
 
 
 def _remove_own(path: Path) -> None:

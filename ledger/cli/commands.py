@@ -21,7 +21,7 @@ import click
 
 from ledger.audit.verify import terminal_progress, verify_ledger
 from ledger.cli.documents import CHUNK, read_documents
-from ledger.core.ledger import DB_NAME, Ledger, default_home, format_time, new_id, utc_now
+from ledger.core.ledger import DB_NAME, NEXT_KEY_NAME, Ledger, default_home, format_time, new_id, utc_now
 from ledger.crypto.keys import PrivateKey
 from ledger.errors import ConfigError, LedgerError
 from ledger.model.statements import Envelope, sign
@@ -88,68 +88,15 @@ def main() -> None:
 @click.option("--name", default=None, help="The operator's display name.")
 @clean_errors
 def init(home: Path | None, origin: str, name: str | None) -> None:
-    """Create a new ledger and operator key; print the verifier key."""
+    """Create a new ledger, the operator key and its next key; print the verifier key."""
     home = home or default_home()
     with Ledger.init(home, origin, name=name) as ledger:
         click.echo(ledger.verifier.to_text())
-
-
-@main.command()
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@clean_errors
-def keygen(out: Path) -> None:
-    """Create a party key (PEM PKCS#8, mode 0600); print its public key and key_id."""
-    if out.exists():
-        raise click.UsageError(f"{out} exists already; refusing to overwrite a key")
-    key = PrivateKey.generate()
-    key.save(out)
-    click.echo(dumps({"public_key": key.public.b64, "key_id": key.public.key_id}))
-
-
-@main.group()
-def party() -> None:
-    """Register and update parties (operator only)."""
-
-
-@party.command("add")
-@click.argument("party_id")
-@click.option("--name", required=True)
-@click.option("--role", required=True)
-@click.option("--country", required=True)
-@click.option("--key", "keys", multiple=True, required=True, help="Public key (base64); repeatable.")
-@click.option("--os-id", default=None, help="Open Supply Hub facility id.")
-@click.option("--gln", default=None, help="GS1 Global Location Number.")
-@home_option
-@clean_errors
-def party_add(
-    party_id: str,
-    name: str,
-    role: str,
-    country: str,
-    keys: tuple[str, ...],
-    os_id: str | None,
-    gln: str | None,
-    home: Path | None,
-) -> None:
-    """Register a party or replace its record and keys (keys left out are retired)."""
-    identifiers = {k: v for k, v in (("os_id", os_id), ("gln", gln)) if v}
-    with open_ledger(home) as ledger:
-        statement = {
-            "type": "party",
-            "id": new_id(),
-            "issuer": "operator",
-            "issued_at": format_time(utc_now()),
-            "body": {
-                "party": party_id,
-                "name": name,
-                "role": role,
-                "country": country,
-                "identifiers": identifiers,
-                "keys": list(keys),
-            },
-        }
-        result = ledger.append_one(ledger.sign_as_operator(statement))
-        click.echo(dumps(ledger.appended_views([result])[0]))
+    click.echo(
+        f"the operator's next key is {home / NEXT_KEY_NAME}: move it offline; it is the only way to"
+        " rotate the operator key (provenance party rotate operator --key FILE --next-key NEW)",
+        err=True,
+    )
 
 
 @main.command("sign")
@@ -342,6 +289,7 @@ def _register_more() -> None:
     """Commands of the modules that build on the core: trace and bundles, backups, the web
     app (whose heavy imports wait until serve or demo runs)."""
     from ledger.cli import formats as cli_formats
+    from ledger.cli import identity as cli_identity
     from ledger.cli import ops as cli_ops
     from ledger.cli import receive as cli_receive
     from ledger.cli import serve as web_cli
@@ -351,6 +299,7 @@ def _register_more() -> None:
     from ledger.witness import cli as witness_cli
 
     for module in (
+        cli_identity,
         cli_trace,
         cli_ops,
         web_cli,
