@@ -186,6 +186,14 @@ BODIES: dict[str, f.Validator] = {
             "shipped_on": (True, f.date),
         }
     ),
+    "receipt": f.obj(
+        {
+            "shipment": (True, f.integer(0, 2**53 - 1)),
+            "received_on": (True, f.date),
+            "accepted": (True, f.boolean),
+            "note": (False, f.text(f.MAX_TEXT)),
+        }
+    ),
     "product": f.obj(
         {
             "gtin": (True, f.gtin14),
