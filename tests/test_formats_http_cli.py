@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,43 @@ def test_epcis_and_untp_are_bounded_as_the_trace_is(ledger: Ledger, product: dic
     assert page.status_code == 413 and "Traceback" not in page.get_data(as_text=True)
     api = small.get(f"/api/v1/untp/{WEB_GTIN}/{quote(WEB_BATCH, safe='')}")
     assert api.status_code == 413 and api.get_json()["error"]["code"] == "trace-too-large"
+
+
+def test_signed_ids_never_take_the_host_header(ledger: Ledger, product: dict[str, Any]) -> None:
+    """With no base URL configured, EPCIS ids and UNTP credentials name the ledger's own
+    origin, never what a client sent as Host."""
+    from web import create_app
+
+    bare = create_app({"PROVENANCE_HOME": str(ledger.home)}).test_client()
+    own = f"https://{ledger.origin}".rstrip("/")
+    doc = json.loads(
+        bare.get(PAGE, headers={"Accept": "application/ld+json", "Host": "evil.example"}).get_data()
+    )
+    assert doc["id"] == own + PAGE and "evil.example" not in json.dumps(doc)
+    base = f"/api/v1/untp/{WEB_GTIN}/{quote(WEB_BATCH, safe='')}"
+    listing = bare.get(base, headers={"Host": "evil.example"}).get_json()
+    for c in listing["credentials"]:
+        assert c["id"] == own + f"{base}/{c['name']}"
+        payload = c["jwt"].split(".")[1]
+        claims = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        assert b"evil.example" not in claims and own.encode() in claims
+
+
+def test_as_of_epcis_and_untp_say_so(client: Any, product: dict[str, Any], ledger: Ledger) -> None:
+    """An as-of document states its day and has an id of its own: it cannot pass for the
+    current one."""
+    day = ledger.entry(ledger.size - 1).recorded_at[:10]
+    doc = json.loads(client.get(f"{PAGE}?at={day}", headers={"Accept": "application/ld+json"}).get_data())
+    assert doc["id"] == WEB_BASE_URL.rstrip("/") + f"{PAGE}?at={day}"
+    assert doc["epcisHeader"]["pl:asOf"] == day and day in doc["epcisHeader"]["pl:note"]
+    current = json.loads(client.get(PAGE, headers={"Accept": "application/ld+json"}).get_data())
+    assert "pl:asOf" not in current["epcisHeader"] and current["id"] != doc["id"]
+    base = f"/api/v1/untp/{WEB_GTIN}/{quote(WEB_BATCH, safe='')}"
+    dated = client.get(f"{base}?at={day}").get_json()["credentials"]
+    now = {c["name"]: c["id"] for c in client.get(base).get_json()["credentials"]}
+    for c in dated:
+        assert c["id"] == WEB_BASE_URL.rstrip("/") + f"{base}/{c['name']}?at={day}" != now[c["name"]]
+        payload = c["jwt"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        assert claims["id"] == c["id"] and claims["name"].endswith(f"as of {day}")
+        assert day in claims["description"]

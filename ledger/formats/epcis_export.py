@@ -96,17 +96,23 @@ def export(snap: Snapshot) -> dict[str, Any]:
             events.append((receipt, _receiving(snap, entry, snap.entries[receipt])))
     events.sort(key=lambda pair: pair[0])
     last = max(e.recorded_at for e in snap.entries.values())
+    header: dict[str, Any] = {
+        "epcisMasterData": {"vocabularyList": master_data(snap, [ev for _, ev in events])}
+    }
+    if snap.as_of:
+        header["pl:asOf"] = snap.as_of
+        header["pl:note"] = f"The trace as of {snap.as_of}: entries recorded on or before that day only."
     return {
         "@context": CONTEXT,
-        "id": snap.product_url,
+        "id": snap.dated(snap.product_url),
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": last,
         "pl:origin": snap.origin,
         "pl:vkey": snap.vkey,
         "pl:checkpoint": snap.checkpoint.note,
-        "pl:bundle": f"{snap.names.base}/api/v1/trace/{snap.gtin}/{quote(snap.batch, safe='')}",
-        "epcisHeader": {"epcisMasterData": {"vocabularyList": master_data(snap, [ev for _, ev in events])}},
+        "pl:bundle": snap.dated(f"{snap.names.base}/api/v1/trace/{snap.gtin}/{quote(snap.batch, safe='')}"),
+        "epcisHeader": header,
         "epcisBody": {"eventList": [ev for _, ev in events]},
     }
 

@@ -57,6 +57,16 @@ class Snapshot:
         """The batch's GS1 Digital Link on this ledger's web app."""
         return f"{self.names.base}/01/{self.gtin}/10/{quote(self.batch, safe='')}"
 
+    @property
+    def as_of(self) -> str | None:
+        """The day of an as-of trace (entries recorded on or before it), None for the current one."""
+        return self.report.as_of
+
+    def dated(self, url: str) -> str:
+        """``url`` as the as-of view names it (``?at=DAY``), so a document of the ledger as it
+        stood on a day never carries the id of the current one."""
+        return f"{url}?at={self.as_of}" if self.as_of else url
+
     def proof(self, seq: int) -> InclusionProof:
         """The inclusion proof of entry ``seq`` against the snapshot's checkpoint."""
         if self._nodes is None:

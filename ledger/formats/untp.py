@@ -95,7 +95,7 @@ class Issuer:
 
     def url(self, name: str) -> str:
         s = self.snap
-        return f"{s.names.base}/api/v1/untp/{s.gtin}/{quote(s.batch, safe='')}/{name}"
+        return s.dated(f"{s.names.base}/api/v1/untp/{s.gtin}/{quote(s.batch, safe='')}/{name}")
 
     def party(self, pid: str) -> dict[str, Any]:
         return {"id": self.snap.names.party(pid), "name": self.snap.party_name(pid)}
@@ -116,6 +116,18 @@ class Issuer:
             }
         ]
 
+    def as_of_words(self, vc_type: str) -> dict[str, str]:
+        """An as-of credential says so in words (its id carries ``?at=`` too): it shows the
+        ledger as it stood on that day, and must not pass for the current one."""
+        day = self.snap.as_of
+        if not day:
+            return {}
+        return {
+            "name": f"{vc_type} as of {day}",
+            "description": f"The ledger as it stood on {day} (entries recorded on or before that day); "
+            "not the current credential.",
+        }
+
     def secure(self, name: str, kind: str, vc_type: str, body: dict[str, Any], entry: Entry) -> Credential:
         cred_id = self.url(name)
         credential = {
@@ -124,6 +136,7 @@ class Issuer:
             "id": cred_id,
             "issuer": self.issuer,
             **body,
+            **self.as_of_words(vc_type),
             "evidence": self.evidence(entry),
         }
         return Credential(name, cred_id, vc_type, credential, sign_credential(credential, self.key, self.kid))

@@ -26,9 +26,12 @@ from web.params import date_arg
 bp = Blueprint("formats", __name__)
 
 
-def public_base() -> str:
+def public_base() -> str | None:
+    """The configured base URL, or None: ``take`` then names the ledger's own origin
+    (``https://<origin>``). Never the request's Host: the operator signs these ids, and a
+    client's Host header must not put its own name into them."""
     configured: str | None = current_app.config.get("PROVENANCE_BASE_URL")
-    return (configured or request.host_url).rstrip("/")
+    return configured.rstrip("/") if configured else None
 
 
 def snapshot(gtin: str, batch: str) -> Snapshot:
