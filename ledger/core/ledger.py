@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.audit import workers
+from ledger.core.results import Results
 from ledger.crypto.keys import PrivateKey, PublicKey, b64
 from ledger.errors import (
     BadSignature,
@@ -76,11 +77,13 @@ class Appended:
 class Batch:
     """What one batch did: per item, its seq or its refusal; the checkpoint it committed."""
 
-    results: list[int | LedgerError]
+    results: list[int | LedgerError] | Results
     checkpoint: SignedCheckpoint | None
 
     @property
     def refused(self) -> int:
+        if isinstance(self.results, Results):
+            return self.results.refused
         return sum(1 for r in self.results if isinstance(r, LedgerError))
 
 
@@ -325,14 +328,14 @@ class Ledger:
         if workers.cores() > 1:
             pool = workers.Verifier(workers.INLINE_BELOW)
             try:
-                return self._run(source(), None, pool, None)
+                return self._run(source(), None, pool, None, results=Results())
             except _SignaturesFailed as e:
                 bad: dict[int, LedgerError] = {
                     i: BadSignature("signature does not verify with the issuer's key", field="signature.sig")
                     for i in e.failed
                 }
-                return self._run(source(), None, None, bad)
-        return self._run(source(), None, None, None)
+                return self._run(source(), None, None, bad, results=Results())
+        return self._run(source(), None, None, None, results=Results())
 
     def _run(
         self,
@@ -341,8 +344,10 @@ class Ledger:
         pool: workers.Verifier | None,
         refused: dict[int, LedgerError] | None,
         kept: dict[int, Entry] | None = None,
+        results: list[int | LedgerError] | Results | None = None,
     ) -> Batch:
-        results: list[int | LedgerError] = []
+        if results is None:
+            results = []
         conn = self.conn
         checkpoint = None
         with store.write_transaction(conn):
@@ -580,8 +585,12 @@ class Ledger:
         proofs against the batch's checkpoint. Streams: the batch's seqs are consecutive."""
         nodes = self.node_cache()
         cp = batch.checkpoint
-        seqs = [r for r in batch.results if isinstance(r, int)]
-        stored = iter(()) if not seqs else store.iter_entries(self.conn, seqs[0], seqs[-1] + 1)
+        first = next((r for r in batch.results if isinstance(r, int)), None)
+        stored = (
+            iter(())
+            if first is None or cp is None
+            else store.iter_entries(self.conn, first, cp.checkpoint.size)
+        )
         note = json.dumps(cp.note, ensure_ascii=False) if cp else ""
         with store.read_transaction(self.conn):
             for r in batch.results:
