@@ -18,6 +18,7 @@ from conftest import WEB_BATCH, WEB_GTIN
 from ledger.core.ledger import Ledger
 from ledger.demo.builder import Builder
 from ledger.trace.bundle import verify_bundle
+from ledger.trace.walk import collect
 from web import tracing
 
 API = f"/api/v1/trace/{WEB_GTIN}/{quote(WEB_BATCH, safe='')}"
@@ -64,6 +65,23 @@ def test_a_trace_over_the_limit_is_a_clean_413(
     assert client.get(PAGE, headers={"Accept": "application/json"}).status_code == 413
     assert not [rec for rec in caplog.records if rec.exc_info]
     assert limited_client(ledger, 1000).get(API).status_code == 200
+
+
+def test_a_trace_over_the_byte_budget_is_a_clean_413(ledger: Ledger, product: dict[str, Any]) -> None:
+    """A few huge entries weigh as much as thousands of small ones: the bound counts bytes
+    too, on every route that runs the trace."""
+    from web import create_app
+
+    _, source, _ = collect(ledger, WEB_GTIN, WEB_BATCH)
+    budget = source.loaded - 1
+    assert budget == sum(len(e.canonical) for e in source.entries.values()) - 1
+    client = create_app({"PROVENANCE_HOME": str(ledger.home), "PROVENANCE_TRACE_BYTES": budget}).test_client()
+    untp = f"/api/v1/untp/{WEB_GTIN}/{quote(WEB_BATCH, safe='')}"
+    for r in (client.get(API), client.get(PAGE), client.get(untp)):
+        assert r.status_code == 413, r.status_code
+    body = client.get(API).get_json()["error"]
+    assert body["code"] == "trace-too-large" and f"more than {budget} bytes" in body["message"]
+    assert client.get(PAGE, headers={"Accept": "application/ld+json"}).status_code == 413
 
 
 def test_bundles_are_cached_per_checkpoint(
@@ -130,3 +148,12 @@ def test_a_deep_chain_on_the_shoppers_page(deep: Path, caplog: pytest.LogCapture
     small = create_app({"PROVENANCE_HOME": str(deep), "PROVENANCE_TRACE_LIMIT": 1000}).test_client()
     assert small.get(f"/01/{WEB_GTIN}/10/DEEP").status_code == 413
     assert not [rec for rec in caplog.records if rec.exc_info]
+
+
+def test_heavy_bundles_are_not_cached(
+    client: Any, product: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracing, "CACHE_BYTES", 100)
+    assert client.get(API).status_code == 200 and not tracing._cache
+    monkeypatch.setattr(tracing, "CACHE_BYTES", 10**9)
+    assert client.get(API).status_code == 200 and len(tracing._cache) == 1

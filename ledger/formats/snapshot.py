@@ -16,6 +16,7 @@ from ledger.formats.ids import Names
 from ledger.model.statements import Entry
 from ledger.tlog.merkle import InclusionProof
 from ledger.tlog.note import SignedCheckpoint
+from ledger.trace.entries import Bound
 from ledger.trace.walk import TraceReport, collect
 
 BASE_URL_ENV = "PROVENANCE_BASE_URL"
@@ -92,7 +93,7 @@ def take(
     *,
     base: str | None = None,
     at: str | None = None,
-    limit: int | None = None,
+    limit: int | Bound | None = None,
 ) -> Snapshot:
     """The trace of ``(gtin, batch)`` against the latest checkpoint. Raises what
     ``collect`` raises: ``InvalidField`` for a malformed GTIN or batch, ``NotFound``,

@@ -32,7 +32,7 @@ from ledger.model.statements import Entry
 from ledger.tlog import merkle
 from ledger.tlog.note import Checkpoint, SignedCheckpoint, Verifier
 from ledger.tlog.policy import Policy as WitnessPolicy
-from ledger.trace.entries import EntrySet
+from ledger.trace.entries import Bound, EntrySet
 from ledger.trace.policy import Policy
 from ledger.trace.walk import TRACE_KEYS, TraceReport, collect, derive
 
@@ -61,7 +61,7 @@ def build_bundle(
     *,
     at: str | None = None,
     policy: Policy | None = None,
-    limit: int | None = None,
+    limit: int | Bound | None = None,
 ) -> dict[str, Any]:
     """The signed bundle of the trace of ``(gtin, batch)`` (module docstring).
 

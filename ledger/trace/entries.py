@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ledger.errors import LedgerError
@@ -37,6 +38,16 @@ class TraceTooLarge(LedgerError):
     status, code = 413, "trace-too-large"
 
 
+@dataclass(frozen=True)
+class Bound:
+    """How much one trace may load: at most ``entries`` entries and, if set, at most
+    ``size`` bytes of their canonical statements (a few huge entries weigh as much as
+    thousands of small ones). Over either, ``TraceTooLarge``."""
+
+    entries: int
+    size: int | None = None
+
+
 class EntrySet:
     """Entries below tree size ``size`` recorded on or before ``as_of``, indexed by what the
     trace asks. With a ``loader``, each question first fetches every entry that answers it;
@@ -48,9 +59,11 @@ class EntrySet:
         as_of: str | None = None,
         entries: Iterable[Entry] = (),
         loader: Loader | None = None,
-        limit: int | None = None,
+        limit: int | Bound | None = None,
     ) -> None:
-        self.size, self.as_of, self.loader, self.limit = size, as_of, loader, limit
+        self.size, self.as_of, self.loader = size, as_of, loader
+        self.limit = Bound(limit) if isinstance(limit, int) else limit
+        self.loaded = 0  # canonical bytes held
         self.entries: dict[int, Entry] = {}
         self._done: set[tuple[str, str]] = set()
         self._products: dict[tuple[str, str], list[Entry]] = {}
@@ -63,16 +76,24 @@ class EntrySet:
         self._touching: dict[str, list[Entry]] = {}  # lot -> entries naming it (SPEC §6 links)
         self.add(entries)
 
+    def _bound(self, limit: Bound, count: int) -> None:
+        too_many = f"more than {limit.entries} entries" if count > limit.entries else None
+        if limit.size is not None and self.loaded > limit.size:
+            too_many = f"more than {limit.size} bytes of entries"
+        if too_many:
+            raise TraceTooLarge(
+                f"this trace involves {too_many}, too many to serve at once;"
+                " the ledger's operator can run 'provenance trace' on it"
+            )
+
     def visible(self, e: Entry) -> bool:
         return e.seq < self.size and (self.as_of is None or e.recorded_at[:10] <= self.as_of)
 
     def add(self, entries: Iterable[Entry]) -> None:
         new = [e for e in entries if e.seq not in self.entries and self.visible(e)]
-        if self.limit is not None and len(self.entries) + len(new) > self.limit:
-            raise TraceTooLarge(
-                f"this trace involves more than {self.limit} entries, too many to serve at once;"
-                " the ledger's operator can run 'provenance trace' on it"
-            )
+        self.loaded += sum(len(e.canonical) for e in new)
+        if self.limit is not None:
+            self._bound(self.limit, len(self.entries) + len(new))
         touched: list[list[Entry]] = []  # the index lists that gained an entry, to re-sort
 
         def put(index: dict[Any, list[Entry]], key: Any, e: Entry) -> None:

@@ -40,7 +40,7 @@ from ledger.trace.compliance import (
     origin_findings,
     verdict,
 )
-from ledger.trace.entries import EntrySet, LedgerLoader
+from ledger.trace.entries import Bound, EntrySet, LedgerLoader
 from ledger.trace.policy import Policy
 
 DEC = Context(prec=34)
@@ -693,7 +693,7 @@ def collect(
     *,
     at: str | None = None,
     policy: Policy | None = None,
-    limit: int | None = None,
+    limit: int | Bound | None = None,
 ) -> tuple[TraceReport, EntrySet, Any]:
     """The live trace against the latest checkpoint (as of ``at``: the checkpoint of that
     time): (report, the entries involved, checkpoint).
