@@ -155,6 +155,45 @@ class AlreadyRevoked(RuleViolation):
     code = "already-revoked"
 
 
+# Identity (SPEC §6-§7): a party's keys come only from its own key events.
+class NotOwnKeys(LedgerError):
+    """Nobody, the operator included, sets or changes another party's keys."""
+
+    status, code = 403, "not-own-keys"
+
+
+class KeyNotCommitted(LedgerError):
+    """A rotation signed by, or revealing, a key whose digest was not in the current ``next``."""
+
+    status, code = 403, "key-not-committed"
+
+
+class NotAdmitted(LedgerError):
+    status, code = 403, "not-admitted"
+
+
+class Suspended(LedgerError):
+    status, code = 403, "suspended"
+
+
+class PartyExists(RuleViolation):
+    code = "party-exists"
+
+
+class KeyTaken(RuleViolation):
+    code = "key-taken"
+
+
+class DigestReused(RuleViolation):
+    code = "digest-reused"
+
+
+class StandingRefused(RuleViolation):
+    """A suspension of a suspended party, a reinstatement of one that is not suspended."""
+
+    code = "standing-refused"
+
+
 class Busy(LedgerError):
     """Another writer held the ledger's write lock past the busy timeout: try again."""
 

@@ -16,7 +16,9 @@ Figures (printed as a table and written to artifacts/bench.json):
 - http: shopper page and inclusion proof latency over HTTP at both sizes; appends/s;
 - memory: peak RSS of `verify` at both sizes (flat: the ledger is streamed);
 - tiles: `provenance tiles` (first and incremental run) and `provenance mirror` at both sizes,
-  as ratios against `verify` of the same ledger (aim >= 1), with peak RSS (flat).
+  as ratios against `verify` of the same ledger (aim >= 1), with peak RSS (flat);
+- postgresql (only with --only postgresql): appends/s with one and two servers on
+  PostgreSQL against SQLite, verify rate on both, page and proof latency at both sizes.
 """
 
 from __future__ import annotations
@@ -240,9 +242,10 @@ def bench_submit_verify(tmp: Path, n: int) -> None:
     }
 
 
-def grow(home: Path, origin: str, n: int) -> Ledger:
-    """A ledger of ``n`` entries: the trace's bench product first, then filler."""
-    ledger = Ledger.init(home, origin)
+def grow(home: Path, origin: str, n: int, db: str | None = None) -> Ledger:
+    """A ledger of ``n`` entries: the trace's bench product first, then filler (``db``: a
+    PostgreSQL URL instead of the home's SQLite file)."""
+    ledger = Ledger.init(home, origin, db=db)
     b = Builder(ledger, seed=origin)
     BENCH_PRODUCTS[ledger.home] = bench_product(b, "bench")
     envelopes = make_workload(b, n - ledger.size)
@@ -310,6 +313,26 @@ def bench_tiles(tmp: Path, ledgers: dict[int, Ledger]) -> None:
     RESULTS["tiles"] = run(tmp, {n: led.home for n, led in ledgers.items()}, PROVENANCE, peak_rss_mib)
 
 
+def bench_postgresql(tmp: Path, sizes: tuple[int, ...], ledgers: dict[int, Ledger] | None) -> None:
+    """The same ledgers on a throwaway PostgreSQL cluster (see scripts/bench_pg.py)."""
+    from bench_pg import run
+    from pgcluster import Cluster
+
+    cluster = Cluster().init().start()
+    try:
+        big = max(sizes)
+        sqlite_big = (ledgers or {}).get(big) or grow(tmp / f"s{big}", f"bench.localhost/s{big}", big)
+        pg = {
+            n: grow(tmp / f"p{n}", f"bench.localhost/p{n}", n, db=cluster.create_database(f"p{n}"))
+            for n in sizes
+        }
+        RESULTS["postgresql"] = run(sqlite_big, pg, BENCH_PRODUCTS, PROVENANCE, peak_rss_mib)
+        for led in pg.values():
+            led.close()
+    finally:
+        cluster.remove()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
@@ -327,6 +350,7 @@ def main() -> None:
         if "submit" in want:
             bench_submit_verify(tmp, n_submit)
             print(json.dumps({k: RESULTS[k] for k in ("submit", "verify", "storage")}), flush=True)
+        ledgers = None
         if want & {"proofs", "memory", "trace", "http", "tiles"}:
             ledgers = {n: grow(tmp / f"l{n}", f"bench.localhost/l{n}", n) for n in sizes}
             if "proofs" in want:
@@ -339,6 +363,8 @@ def main() -> None:
                 bench_http(ledgers)
             if "tiles" in want:
                 bench_tiles(tmp, ledgers)
+        if "postgresql" in want:  # only when asked: it starts a PostgreSQL cluster
+            bench_postgresql(tmp, sizes, ledgers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out = ROOT / "artifacts"

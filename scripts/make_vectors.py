@@ -351,6 +351,12 @@ def checkpoint_cases() -> list[dict[str, Any]]:
         ),
         ("no-signature", text + "\n", False, "no signature line"),
         (
+            "extension-line",
+            signer.sign_note(text + "extension: ours carry none, readers accept them\n"),
+            True,
+            "C2SP allows extension lines after the root; SPEC §8 says ours carry none",
+        ),
+        (
             "extra-unknown-signature",
             note + other.split("\n\n")[1],
             True,

@@ -67,12 +67,75 @@ def clock() -> FakeClock:
     return FakeClock(TEST_NOW)
 
 
+# -- storage backends: SQLite everywhere, PostgreSQL too for the core modules --------
+
+# Test modules whose ledgers run on both backends (their ``backend`` is parametrized).
+BOTH_BACKENDS = {
+    "test_ledger",
+    "test_rules",
+    "test_verify",
+    "test_api",
+    "test_trace",
+    "test_postgres",
+    "test_views",
+    "test_group",
+    "test_backup",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    chosen = any(
+        m.args and "backend" in str(m.args[0]).split(",")
+        for m in metafunc.definition.iter_markers("parametrize")
+    )
+    if "backend" in metafunc.fixturenames and not chosen:
+        module = metafunc.module.__name__.rsplit(".", 1)[-1]
+        both = module in BOTH_BACKENDS
+        metafunc.parametrize("backend", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """One throwaway PostgreSQL cluster for the session (a unix socket in a temp folder)."""
+    from pgcluster import Cluster, bin_dir
+
+    if bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed (scripts/setup --system installs it)")
+    cluster = Cluster().init().start()
+    yield cluster
+    cluster.remove()
+
+
+_databases = iter(range(1, 1 << 30))
+
+
 @pytest.fixture
-def ledger(tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
-    """A fresh ledger (genesis only) in ``tmp_path/home``, on the fake ``clock``."""
+def pg_url(pg_cluster: Any) -> Iterator[str]:
+    """A fresh, empty database on the session's cluster, dropped after the test."""
+    name = f"t{next(_databases)}"
+    yield pg_cluster.create_database(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """``None`` for SQLite (the home's ``ledger.db``), or a fresh PostgreSQL database URL."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield None
+        return
+    yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def ledger(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, backend: str | None
+) -> Iterator[Ledger]:
+    """A fresh ledger (genesis only) in ``tmp_path/home``, on the fake ``clock``, its
+    database on ``backend``."""
     monkeypatch.delenv(PASSPHRASE_ENV, raising=False)
     monkeypatch.delenv(HOME_ENV, raising=False)
-    led = Ledger.init(tmp_path / "home", TEST_ORIGIN, name="Test Operator", clock=clock)
+    monkeypatch.delenv("PROVENANCE_DB", raising=False)
+    led = Ledger.init(tmp_path / "home", TEST_ORIGIN, name="Test Operator", clock=clock, db=backend)
     yield led
     led.close()
 
@@ -130,7 +193,7 @@ def dump_ledger(led: Ledger) -> dict[str, Any]:
     """Everything a refusal must leave untouched: size, root, latest checkpoint and every
     row of every table (record and derived)."""
     conn = led.conn
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    tables = table_names(conn)
     rows = {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
     size = led.size
     return {
@@ -139,6 +202,18 @@ def dump_ledger(led: Ledger) -> dict[str, Any]:
         "checkpoint": led.latest_checkpoint().note,
         "tables": rows,
     }
+
+
+def table_names(conn: Any) -> list[str]:
+    """Every table of the ledger's database, on either backend."""
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        sql = (
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() ORDER BY table_name"
+        )
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    return [r[0] for r in conn.execute(sql)]
 
 
 @pytest.fixture

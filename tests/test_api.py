@@ -82,7 +82,7 @@ def test_ledger_info(client: Any, ledger: Ledger, cast: Builder) -> None:
     assert r.status_code == 200
     info = r.get_json()
     conforms(info, "LedgerInfo")
-    assert info["origin"] == ledger.origin and info["size"] == ledger.size == 9
+    assert info["origin"] == ledger.origin and info["size"] == ledger.size == 17
     assert info["vkey"] == ledger.verifier.to_text()
     cp = SignedCheckpoint.open(info["checkpoint"], Verifier.from_text(info["vkey"])).checkpoint
     assert (cp.size, cp.root.hex()) == (info["size"], info["root"])
@@ -136,13 +136,13 @@ def test_entries_pages_cover_the_log_once(client: Any, ledger: Ledger, stocked: 
 )
 def test_entries_filters(client: Any, stocked: dict[str, int], query: str, expect: list[str]) -> None:
     page = client.get(f"/api/v1/entries?{query}").get_json()
-    assert [v["seq"] for v in page["entries"] if v["seq"] > 8] == [stocked[k] for k in expect]
+    assert [v["seq"] for v in page["entries"] if v["seq"] > 16] == [stocked[k] for k in expect]
     assert page["next_after"] is None
 
 
 def test_inclusion_and_consistency_proofs(client: Any, ledger: Ledger, stocked: dict[str, int]) -> None:
     size = ledger.size
-    old = ledger.checkpoint(9)
+    old = ledger.checkpoint(17)
     new = ledger.latest_checkpoint()
     for seq in (0, 5, size - 1):
         r = client.get(f"/api/v1/proofs/inclusion?seq={seq}")
@@ -157,22 +157,22 @@ def test_inclusion_and_consistency_proofs(client: Any, ledger: Ledger, stocked: 
             [bytes.fromhex(h) for h in proof["hashes"]],
             new.checkpoint.root,
         )
-    proof = client.get("/api/v1/proofs/inclusion?seq=3&size=9").get_json()
+    proof = client.get("/api/v1/proofs/inclusion?seq=3&size=17").get_json()
     merkle.verify_inclusion(
         3,
-        9,
+        17,
         merkle.leaf_hash(ledger.canonical(3)),
         [bytes.fromhex(h) for h in proof["hashes"]],
         old.checkpoint.root,
     )
-    for url in ("/api/v1/proofs/consistency?old=9", f"/api/v1/proofs/consistency?old=9&new={size}"):
+    for url in ("/api/v1/proofs/consistency?old=17", f"/api/v1/proofs/consistency?old=17&new={size}"):
         r = client.get(url)
         assert r.status_code == 200
         proof = r.get_json()
         conforms(proof, "ConsistencyProof")
-        assert (proof["old_size"], proof["new_size"]) == (9, size)
+        assert (proof["old_size"], proof["new_size"]) == (17, size)
         merkle.verify_consistency(
-            9,
+            17,
             size,
             old.checkpoint.root,
             new.checkpoint.root,
@@ -238,17 +238,17 @@ def test_append_returns_the_entry_with_its_proof(client: Any, ledger: Ledger, ca
     assert r.status_code == 201, r.get_data(as_text=True)
     view = r.get_json()
     check_view(view, ledger.verifier)
-    assert view["seq"] == 9 and view["entry"]["statement"] == envelope["statement"]
-    assert view["inclusion_proof"]["tree_size"] == 10
+    assert view["seq"] == 17 and view["entry"]["statement"] == envelope["statement"]
+    assert view["inclusion_proof"]["tree_size"] == 18
     assert "Access-Control-Allow-Origin" not in r.headers
-    assert client.get("/api/v1/entries/9").get_json() == view
+    assert client.get("/api/v1/entries/17").get_json() == view
 
 
 def test_replay_is_409_with_the_existing_seq(client: Any, cast: Builder) -> None:
     envelope = origin_envelope(cast)
     assert post(client, envelope).status_code == 201
     error = assert_error(post(client, envelope), 409, "replay", "statement.id")
-    assert error["seq"] == 9
+    assert error["seq"] == 17
 
 
 def refusals(b: Builder, sign_raw: Any) -> list[tuple[str, bytes, int, str, str | None]]:

@@ -62,7 +62,7 @@ def test_bundle_verifies_and_rederives_the_trace(failing: Any) -> None:
     assert {s["fail"], s["pass"], s["rev"], s[f"audit:{FARM}"], s[f"audit:{KNITTER}"]} <= seqs
     assert 0 in seqs  # genesis: the operator key
     assert {step["seq"] for step in bundle["steps"]} <= seqs
-    assert bundle["format"] == "provenance-trace/v1"
+    assert bundle["format"] == "provenance-trace/v2"
     assert bundle["policy"] == {"high_risk_regions": []}
     assert all(e["inclusion_proof"]["tree_size"] == report.size for e in bundle["entries"])
     message = BUNDLE_PREFIX + jcs({k: v for k, v in bundle.items() if k != "operator_signature"})
@@ -137,7 +137,7 @@ TAMPERS: dict[str, tuple[Callable[[dict[str, Any], Any], None], type[LedgerError
     "share": (edit_share, BundleMismatch, "'origins'"),
     "dropped-audit": (drop_failed_audit, BundleMismatch, "'verdict' does not follow"),
     "dropped-genesis": (drop_genesis, Malformed, "genesis"),
-    "dropped-registration": (drop_auditor_registration, Malformed, "registration"),
+    "dropped-registration": (drop_auditor_registration, Malformed, "inception is not in the bundle"),
 }
 
 

@@ -181,63 +181,106 @@ def test_keygen_writes_a_private_key_file(cli):
     assert path.read_bytes() == before
 
 
-def test_party_add_sign_and_submit(cli, inited):
-    """The whole path of a new party: keygen, party add, sign, submit, show."""
-    key = json.loads(cli.ok("keygen", "--out", "farm.pem"))
-    view = json.loads(
-        cli.ok(
-            "party",
-            "add",
-            "farm-a",
-            "--name",
-            "Farm A",
-            "--role",
-            "farm",
-            "--country",
-            "IN",
-            "--key",
-            key["public_key"],
-            "--gln",
-            "0614141000005",
-            "--home",
-            cli.home,
-        )
+def incept_and_admit(cli: Cli, pid: str, role: str = "farm", env: dict[str, str] | None = None) -> str:
+    """The v2 path of a new party through the CLI: keygen with a next key, the party's own
+    inception, its submission, the operator's admission. Returns the key file's name."""
+    cli.ok("keygen", "--out", f"{pid}.pem", "--next", f"{pid}-next.pem", env=env)
+    envelope = cli.ok(
+        "party", "incept", pid, "--name", pid.title(), "--role", role, "--country", "IN",
+        "--gln", "0614141000005", "--key", f"{pid}.pem", "--next-key", f"{pid}-next.pem", env=env,
+    )  # fmt: skip
+    (cli.cwd / f"{pid}-inception.json").write_text(envelope)
+    code, lines = cli.json_lines("submit", f"{pid}-inception.json", "--home", cli.home, env=env)
+    assert code == 0, lines
+    cli.ok("party", "admit", pid, "--role", role, "--home", cli.home, env=env)
+    return f"{pid}.pem"
+
+
+def test_party_incept_admit_sign_and_submit(cli, inited):
+    """The whole path of a new party: keygen, its inception, admission, sign, submit, show."""
+    key = json.loads(cli.ok("keygen", "--out", "farm.pem", "--next", "farm-next.pem"))
+    assert set(key["next"]) == {"file", "key_id", "digest"}
+    done = cli(
+        "party", "incept", "farm-a", "--name", "Farm A", "--role", "farm", "--country", "IN",
+        "--gln", "0614141000005", "--key", "farm.pem", "--next-key", "farm-next.pem",
+    )  # fmt: skip
+    assert done.returncode == 0 and "offline" in done.stderr
+    envelope = json.loads(done.stdout)
+    body = envelope["statement"]["body"]
+    assert (envelope["statement"]["issuer"], body["keys"], body["next"]) == (
+        "farm-a",
+        [key["public_key"]],
+        [key["next"]["digest"]],
     )
-    check_entry_view(view, inited)
-    body = view["entry"]["statement"]["body"]
-    assert (view["seq"], body["party"], body["keys"]) == (1, "farm-a", [key["public_key"]])
     assert body["identifiers"] == {"gln": "0614141000005"}
+    (cli.cwd / "inception.json").write_text(json.dumps(envelope))
+    code, lines = cli.json_lines("submit", "inception.json", "--home", cli.home)
+    assert code == 0 and lines[0]["seq"] == 1
+    check_entry_view(lines[0], inited)
     (cli.cwd / "st.json").write_text(json.dumps(origin_statement("farm-a", "cot-1"), indent=2))
     envelope = json.loads(cli.ok("sign", "--key", "farm.pem", "st.json"))
+    (cli.cwd / "env.json").write_text(json.dumps(envelope, indent=2))  # one pretty document
+    code, lines = cli.json_lines("submit", "env.json", "--home", cli.home)
+    assert code == 1 and lines[0]["error"]["code"] == "not-admitted"
+    view = json.loads(cli.ok("party", "admit", "farm-a", "--role", "farm", "--home", cli.home))
+    assert view["seq"] == 2 and view["entry"]["statement"]["body"] == {
+        "party": "farm-a",
+        "inception": 1,
+        "role": "farm",
+    }
     env = Envelope.from_json(envelope)
     assert env.key_id == key["key_id"]
     env.verify(PublicKey.from_b64(key["public_key"]))
-    (cli.cwd / "env.json").write_text(json.dumps(envelope, indent=2))  # one pretty document
     code, lines = cli.json_lines("submit", "env.json", "--home", cli.home)
     assert code == 0 and len(lines) == 1
     check_entry_view(lines[0], inited)
-    assert lines[0]["seq"] == 2 and lines[0]["entry"]["statement"] == envelope["statement"]
-    shown = json.loads(cli.ok("show", "2", "--home", cli.home))
+    assert lines[0]["seq"] == 3 and lines[0]["entry"]["statement"] == envelope["statement"]
+    shown = json.loads(cli.ok("show", "3", "--home", cli.home))
     assert shown["canonical"] == lines[0]["canonical"]
 
 
-def test_party_add_with_a_bad_role_is_refused(cli, inited):
-    key = PrivateKey.generate().public.b64
+def test_lost_key_rotation_suspension_and_operator_rotation_through_the_cli(cli, inited):
+    incept_and_admit(cli, "farm-a")
+    # farm-a lost farm-a.pem: it rotates with its next key, committing to a new one
+    rotation = cli.ok(
+        "party", "rotate", "farm-a", "--key", "farm-a-next.pem", "--next-key", "farm-a-next2.pem",
+        "--reason", "lost",
+    )  # fmt: skip
+    (cli.cwd / "rotation.json").write_text(rotation)
+    assert cli.json_lines("submit", "rotation.json", "--home", cli.home)[0] == 0
+    (cli.cwd / "st.json").write_text(json.dumps(origin_statement("farm-a", "cot-1")))
+    (cli.cwd / "old.json").write_text(cli.ok("sign", "--key", "farm-a.pem", "st.json"))
+    code, lines = cli.json_lines("submit", "old.json", "--home", cli.home)
+    assert code == 1 and lines[0]["error"]["code"] == "key-not-active"
+    (cli.cwd / "new.json").write_text(cli.ok("sign", "--key", "farm-a-next.pem", "st.json"))
+    assert cli.json_lines("submit", "new.json", "--home", cli.home)[0] == 0
+    # the operator suspends and reinstates
+    cli.ok("party", "suspend", "farm-a", "--reason", "inspection", "--home", cli.home)
+    (cli.cwd / "st2.json").write_text(json.dumps(origin_statement("farm-a", "cot-2")))
+    (cli.cwd / "s2.json").write_text(cli.ok("sign", "--key", "farm-a-next.pem", "st2.json"))
+    code, lines = cli.json_lines("submit", "s2.json", "--home", cli.home)
+    assert code == 1 and lines[0]["error"]["code"] == "suspended"
+    assert_one_error_line(cli("party", "reinstate", "farm-z", "--home", cli.home), "unknown-party")
+    cli.ok("party", "reinstate", "farm-a", "--home", cli.home)
+    # the operator rotates its own key with the next key init made
+    old_vkey = json.loads(cli.ok("info", "--json", "--home", cli.home))["vkey"]
+    cli.ok(
+        "party", "rotate", "operator", "--key", cli.home / "operator-next.key", "--next-key", "op-next2.pem",
+        "--home", cli.home,
+    )  # fmt: skip
+    info = json.loads(cli.ok("info", "--json", "--home", cli.home))
+    assert info["vkey"] != old_vkey
+    assert cli.json_lines("submit", "s2.json", "--home", cli.home)[0] == 0
+    done = cli("verify", "--home", cli.home)
+    assert done.returncode == 0, done.stderr
+
+
+def test_party_incept_with_a_bad_role_is_refused(cli, inited):
+    cli.ok("keygen", "--out", "farm.pem", "--next", "farm-next.pem")
     done = cli(
-        "party",
-        "add",
-        "farm-a",
-        "--name",
-        "Farm A",
-        "--role",
-        "farmer",
-        "--country",
-        "IN",
-        "--key",
-        key,
-        "--home",
-        cli.home,
-    )
+        "party", "incept", "farm-a", "--name", "Farm A", "--role", "farmer", "--country", "IN",
+        "--key", "farm.pem", "--next-key", "farm-next.pem",
+    )  # fmt: skip
     assert "statement.body.role" in assert_one_error_line(done, "invalid-field")
     with Ledger.open(cli.home) as led:
         assert led.size == 1
@@ -326,7 +369,7 @@ def test_submit_exits_zero_when_all_are_appended(cli, inited, world):
     for line in lines:
         check_entry_view(line, inited)
     # each file is one batch with its own checkpoint
-    assert [line["inclusion_proof"]["tree_size"] for line in lines] == [9] * 3 + [12] * 3
+    assert [line["inclusion_proof"]["tree_size"] for line in lines] == [11] * 3 + [14] * 3
     assert cli.ok("verify", "--home", cli.home) == ""
 
 
@@ -371,7 +414,7 @@ def test_submit_goes_on_after_a_malformed_file(cli, inited, world):
 def test_verify_exit_codes(cli, world):
     done = cli("verify", "--home", cli.home)
     assert (done.returncode, done.stdout) == (0, "")
-    assert done.stderr.startswith("ok: 6 entries")
+    assert done.stderr.startswith("ok: 8 entries")
     with sqlite3.connect(cli.home / "ledger.db") as conn:
         canonical = conn.execute("SELECT canonical FROM entries WHERE seq = 4").fetchone()[0]
         entry = json.loads(canonical)
@@ -391,13 +434,13 @@ def test_verify_exit_codes(cli, world):
 def test_checkpoint_info_and_verify_against_the_kept_checkpoint(cli, inited, world):
     note = cli.ok("checkpoint", "--home", cli.home)
     cp = SignedCheckpoint.open(note, inited).checkpoint
-    assert (cp.origin, cp.size) == (ORIGIN, 6)
+    assert (cp.origin, cp.size) == (ORIGIN, 8)
     info = json.loads(cli.ok("info", "--json", "--home", cli.home))
     # SPEC v2 §14: the ledger's front also shows its witnesses (none here: no policy file)
     assert info == {
         "origin": ORIGIN,
         "vkey": inited.to_text(),
-        "size": 6,
+        "size": 8,
         "root": cp.root.hex(),
         "checkpoint": note,
         "witnesses": [],
@@ -406,7 +449,7 @@ def test_checkpoint_info_and_verify_against_the_kept_checkpoint(cli, inited, wor
     kept = cli.cwd / "kept.txt"
     kept.write_text(note)
     cli.ok("verify", "--home", cli.home, "--checkpoint", kept)
-    kept.write_text(note.replace("\n6\n", "\n7\n"))  # no longer what was signed
+    kept.write_text(note.replace("\n8\n", "\n7\n"))  # no longer what was signed
     done = cli("verify", "--home", cli.home, "--checkpoint", kept)
     assert done.returncode == 1 and "not signed by this ledger's key" in done.stdout
 
@@ -424,20 +467,20 @@ def test_show_prints_the_exact_stored_bytes(cli, inited, world):
 def test_prove_inclusion_and_consistency(cli, inited, world):
     with Ledger.open(cli.home) as led:
         leaves = [merkle.leaf_hash(led.canonical(s)) for s in range(led.size)]
-        cp3 = led.checkpoint(3).checkpoint
+        cp3 = led.checkpoint(5).checkpoint
         latest = SignedCheckpoint.open(led.latest_checkpoint().note, inited).checkpoint
     proof = json.loads(cli.ok("prove", "inclusion", "4", "--home", cli.home))
     assert set(proof) == {"leaf_index", "tree_size", "hashes"}
     assert (proof["leaf_index"], proof["tree_size"]) == (4, latest.size)
     p = merkle.InclusionProof.from_json(proof)
     merkle.verify_inclusion(4, p.tree_size, leaves[4], p.hashes, latest.root)
-    proof = json.loads(cli.ok("prove", "inclusion", "1", "--size", "3", "--home", cli.home))
+    proof = json.loads(cli.ok("prove", "inclusion", "1", "--size", "5", "--home", cli.home))
     p = merkle.InclusionProof.from_json(proof)
-    merkle.verify_inclusion(1, 3, leaves[1], p.hashes, cp3.root)
-    cons = json.loads(cli.ok("prove", "consistency", "3", str(latest.size), "--home", cli.home))
+    merkle.verify_inclusion(1, 5, leaves[1], p.hashes, cp3.root)
+    cons = json.loads(cli.ok("prove", "consistency", "5", str(latest.size), "--home", cli.home))
     assert set(cons) == {"old_size", "new_size", "hashes"}
     c = merkle.ConsistencyProof.from_json(cons)
-    merkle.verify_consistency(3, latest.size, cp3.root, latest.root, c.hashes)
+    merkle.verify_consistency(5, latest.size, cp3.root, latest.root, c.hashes)
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -502,25 +545,16 @@ def test_passphrase_protected_keys(cli):
     secret = {"PROVENANCE_KEY_PASSPHRASE": "correct horse"}
     cli.ok("init", "--home", cli.home, "--origin", ORIGIN, env=secret)
     assert "ENCRYPTED" in (cli.home / "operator.key").read_text()
-    key = json.loads(cli.ok("keygen", "--out", "farm.pem", env=secret))
+    cli.ok("keygen", "--out", "farm.pem", "--next", "farm-next.pem", env=secret)
     assert (cli.cwd / "farm.pem").read_text().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    add = [
-        "party",
-        "add",
-        "farm-a",
-        "--name",
-        "Farm A",
-        "--role",
-        "farm",
-        "--country",
-        "IN",
-        "--key",
-        key["public_key"],
-        "--home",
-        cli.home,
-    ]
-    assert "PROVENANCE_KEY_PASSPHRASE" in assert_one_error_line(cli(*add), "config")
-    cli.ok(*add, env=secret)
+    incept = ["party", "incept", "farm-a", "--name", "Farm A", "--role", "farm", "--country", "IN"]
+    incept += ["--key", "farm.pem", "--next-key", "farm-next.pem"]
+    assert "PROVENANCE_KEY_PASSPHRASE" in assert_one_error_line(cli(*incept), "config")
+    (cli.cwd / "inception.json").write_text(cli.ok(*incept, env=secret))
+    assert cli.json_lines("submit", "inception.json", "--home", cli.home, env=secret)[0] == 0
+    admit = ["party", "admit", "farm-a", "--role", "farm", "--home", cli.home]
+    assert "PROVENANCE_KEY_PASSPHRASE" in assert_one_error_line(cli(*admit), "config")
+    cli.ok(*admit, env=secret)
     (cli.cwd / "st.json").write_text(json.dumps(origin_statement("farm-a", "cot-1")))
     assert_one_error_line(cli("sign", "--key", "farm.pem", "st.json"), "config")
     assert_one_error_line(
@@ -529,4 +563,4 @@ def test_passphrase_protected_keys(cli):
     envelope = cli.ok("sign", "--key", "farm.pem", "st.json", env=secret)
     (cli.cwd / "env.json").write_text(envelope)
     code, lines = cli.json_lines("submit", "env.json", "--home", cli.home, env=secret)
-    assert code == 0 and lines[0]["seq"] == 2
+    assert code == 0 and lines[0]["seq"] == 3

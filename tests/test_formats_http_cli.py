@@ -193,3 +193,13 @@ def test_cli_epcis_import_to_a_file_without_a_ledger(tmp_path: Path) -> None:
     )
     envelopes = [json.loads(x) for x in out.read_text().splitlines()]
     assert envelopes[2]["statement"]["body"]["to"] == "buyer"
+
+
+def test_epcis_and_untp_are_bounded_as_the_trace_is(ledger: Ledger, product: dict[str, Any]) -> None:
+    from web import create_app
+
+    small = create_app({"PROVENANCE_HOME": str(ledger.home), "PROVENANCE_TRACE_LIMIT": 3}).test_client()
+    page = small.get(PAGE, headers={"Accept": "application/ld+json"})
+    assert page.status_code == 413 and "Traceback" not in page.get_data(as_text=True)
+    api = small.get(f"/api/v1/untp/{WEB_GTIN}/{quote(WEB_BATCH, safe='')}")
+    assert api.status_code == 413 and api.get_json()["error"]["code"] == "trace-too-large"

@@ -24,6 +24,7 @@ from ledger.crypto.canonical import jcs
 from ledger.crypto.keys import PrivateKey
 from ledger.demo.builder import Builder
 from ledger.errors import ConfigError, LedgerError, NotFound, ProofError, RootMismatch
+from ledger.model.identity import digest
 from ledger.model.statements import ZERO_HASH, Envelope
 from ledger.tlog import merkle
 from ledger.tlog.note import SignedCheckpoint, Verifier
@@ -69,7 +70,13 @@ def test_init_writes_genesis_signed_by_the_operator(ledger):
     genesis = ledger.entry(0)
     st = genesis.statement
     assert (st.type, st.issuer, genesis.seq, genesis.prev) == ("genesis", "operator", 0, ZERO_HASH)
-    assert st.body == {"origin": ledger.origin, "name": "Test Operator", "key": ledger.verifier.public.b64}
+    next_key = PrivateKey.load(ledger.home / "operator-next.key")
+    assert st.body == {
+        "origin": ledger.origin,
+        "name": "Test Operator",
+        "key": ledger.verifier.public.b64,
+        "next": [digest(next_key.public.raw)],
+    }
     assert genesis.envelope.key_id == ledger.verifier.public.key_id
     genesis.envelope.verify(ledger.verifier.public)
     cp = opened(ledger, ledger.latest_checkpoint().note).checkpoint
@@ -107,7 +114,7 @@ def test_init_with_a_bad_name_leaves_the_home_usable(tmp_path, clock, name):
 def test_open_finds_what_init_made(ledger, cast):
     root = ledger.root(ledger.size)
     with Ledger.open(ledger.home) as again:
-        assert (again.origin, again.size, again.root(again.size)) == (ledger.origin, 9, root)
+        assert (again.origin, again.size, again.root(again.size)) == (ledger.origin, 17, root)
         assert again.verifier == ledger.verifier
         assert again.info() == ledger.info()
 
@@ -120,7 +127,7 @@ def test_open_refuses_a_folder_without_a_ledger(tmp_path):
 def test_operator_key_that_is_not_genesis_key_is_refused(ledger, cast):
     (ledger.home / "operator.key").unlink()
     PrivateKey.generate().save(ledger.home / "operator.key")
-    with Ledger.open(ledger.home) as led, pytest.raises(ConfigError, match="not the key"):
+    with Ledger.open(ledger.home) as led, pytest.raises(ConfigError, match="not a current operator key"):
         led.append_one(
             Builder(led, seed="other").envelope(
                 "material-origin", "farm-a", origin_body("x-1"), key=cast.key_for("farm-a")
@@ -197,8 +204,8 @@ def test_batch_appends_the_good_and_refuses_the_bad_with_one_checkpoint(cast, st
         b.envelope("shipment", "farm-a", ship_body("bat-1", "41", "proc-a")),  # 40 left
         good_origin,  # replay of the first
         b.envelope(
-            "party",
-            "operator",
+            "inception",
+            "farm-new",
             {
                 "party": "farm-new",
                 "name": "New Farm",
@@ -206,8 +213,11 @@ def test_batch_appends_the_good_and_refuses_the_bad_with_one_checkpoint(cast, st
                 "country": "KE",
                 "identifiers": {},
                 "keys": [newcomer.public.b64],
+                "next": [digest(PrivateKey.from_seed(b"\x23" * 32).public.raw)],
             },
+            key=newcomer,
         ),
+        b.envelope("admission", "operator", {"party": "farm-new", "inception": start + 2, "role": "farm"}),
         b.envelope("material-origin", "farm-new", origin_body("new-1"), key=newcomer),
         b.envelope("material-origin", "farm-zz", origin_body("zz-1"), key=newcomer),
         b.envelope("shipment", "farm-new", ship_body("new-1", "100", "trade-a"), key=newcomer),
@@ -223,14 +233,15 @@ def test_batch_appends_the_good_and_refuses_the_bad_with_one_checkpoint(cast, st
         "replay",
         "ok",
         "ok",
+        "ok",
         "unknown-issuer",
         "ok",
     ]
     assert results[4].to_json()["error"]["seq"] == start
     accepted = [r for r in results if not isinstance(r, LedgerError)]
     # consecutive seqs in the order given, and nothing else appended
-    assert [r.entry.seq for r in accepted] == list(range(start, start + 5))
-    assert led.size == start + 5
+    assert [r.entry.seq for r in accepted] == list(range(start, start + 6))
+    assert led.size == start + 6
     # exactly one new checkpoint, for the final size, shared by every entry of the batch
     after = checkpoint_rows(led)
     assert after[:-1] == checkpoints_before and len(after) == len(checkpoints_before) + 1
@@ -284,15 +295,15 @@ def test_batch_is_one_transaction(cast, stocked, ledger_state):
     assert led.size == before["size"] + 3
 
 
-@pytest.mark.parametrize("cut", [14, 11], ids=["to-a-checkpointed-size", "between-checkpoints"])
+@pytest.mark.parametrize("cut", [22, 19], ids=["to-a-checkpointed-size", "between-checkpoints"])
 def test_append_refuses_to_extend_a_truncated_log(cast, ledger_state, cut):
-    """Checkpoints at 9 (the cast) and 14; entries cut back to ``cut - 1`` behind the
+    """Checkpoints at 17 (the cast) and 22; entries cut back to ``cut - 1`` behind the
     ledger's back. Appending must not sign a checkpoint the kept ones contradict."""
     b, led = cast, cast.ledger
     with b.batch():
         for i in range(5):
             b.origin("farm-a", f"cut-{i}", "cotton", "1", "kg", country="IN", produced_on="2025-05-20")
-    assert [s for s, _ in checkpoint_rows(led)] == [1, 9, 14]
+    assert [s for s, _ in checkpoint_rows(led)] == [1, 17, 22]
     size = cut - 1
     with led.conn:
         led.conn.execute("DELETE FROM entries WHERE seq >= ?", (size,))
@@ -331,35 +342,23 @@ def test_append_stream_refuses_a_bad_signature_and_keeps_the_rest(cast, stocked)
 
 
 def test_a_forged_registration_never_sticks(cast, stocked):
-    """A party statement 'by the operator' with a bad signature, and statements by the party
-    it would register, in one batch: both ways of appending refuse all of them."""
+    """An admission 'by the operator' with a bad signature, and statements by the party it
+    would admit, in one batch: both ways of appending refuse all of them."""
     b, led = cast, cast.ledger
     evil = PrivateKey.from_seed(b"\x22" * 32)
+    inception = b.incept("evil-co", "Evil", "farm", "IN", keys=[evil])
     real = b.envelope(
-        "party",
-        "operator",
-        {
-            "party": "evil-co",
-            "name": "Evil",
-            "role": "farm",
-            "country": "IN",
-            "identifiers": {},
-            "keys": [evil.public.b64],
-        },
-        key=evil,
+        "admission", "operator", {"party": "evil-co", "inception": inception, "role": "farm"}, key=evil
     )
     forged = type(real)(real.statement, b.key_for("operator").public.key_id, real.sig)
     dependant = b.envelope("material-origin", "evil-co", origin_body("evil-1"), key=evil)
     honest = b.envelope("material-origin", "farm-a", origin_body("honest-1"))
     batch = led.append_stream(lambda: iter([forged, dependant]))
-    assert [r.code for r in batch.results] == ["bad-signature", "unknown-issuer"]
+    assert [r.code for r in batch.results] == ["bad-signature", "not-admitted"]
     assert batch.checkpoint is None
     results = led.append([forged, dependant, honest])
-    assert [getattr(r, "code", "ok") for r in results] == ["bad-signature", "unknown-issuer", "ok"]
+    assert [getattr(r, "code", "ok") for r in results] == ["bad-signature", "not-admitted", "ok"]
     assert verify_ledger(led.conn).ok
-
-
-# -- checkpoints and proofs -----------------------------------------------------------------
 
 
 @pytest.fixture
@@ -393,11 +392,11 @@ def test_one_checkpoint_per_committed_size(grown):
     led = grown.ledger
     sizes = [s for s, _ in checkpoint_rows(led)]
     expected, total = [], 1
-    for size in (8, 1, 2, 3, 5, 1, 8, 13, 4, 16, 1, 7):
+    for size in (16, 1, 2, 3, 5, 1, 8, 13, 4, 16, 1, 7):
         total += size
         expected.append(total)
     assert sizes == [1, *expected]
-    assert sizes[-1] == led.size == 70
+    assert sizes[-1] == led.size == 78
 
 
 def test_every_proof_verifies_against_the_stored_checkpoints(grown):

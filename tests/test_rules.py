@@ -22,6 +22,7 @@ from ledger.core.ledger import format_time
 from ledger.crypto.keys import PrivateKey
 from ledger.demo.builder import Builder
 from ledger.model.fields import ILO_INDICATORS, ROLES
+from ledger.model.identity import digest
 
 GTIN = "09506000134352"
 OTHER_GTIN = "05901234123457"
@@ -91,7 +92,7 @@ def attestation_body(facility: str) -> dict[str, Any]:
     }
 
 
-def party_body(pid: str, key: PrivateKey, role: str = "farm") -> dict[str, Any]:
+def inception_body(pid: str, key: PrivateKey, role: str = "farm") -> dict[str, Any]:
     return {
         "party": pid,
         "name": pid.title(),
@@ -99,6 +100,7 @@ def party_body(pid: str, key: PrivateKey, role: str = "farm") -> dict[str, Any]:
         "country": "IN",
         "identifiers": {},
         "keys": [key.public.b64],
+        "next": [digest(PrivateKey.from_seed(b"\x08" * 32).public.raw)],
     }
 
 
@@ -125,8 +127,7 @@ def test_key_not_the_issuers_is_refused(cast, stocked, expect_refusal, key):
 
 def test_retired_key_is_refused_after_rotation(cast, stocked, expect_refusal):
     old = cast.key_for("farm-a")
-    new = PrivateKey.from_seed(b"\x0a" * 32)
-    rotation = cast.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[new])
+    rotation = cast.rotate("farm-a")
     env = envelope(cast, "material-origin", "farm-a", origin_body("cot-9"), key=old)
     err = expect_refusal(cast.ledger, env, "key-not-active", 403, "signature.key_id")
     assert f"entry {rotation}" in err.message
@@ -253,7 +254,9 @@ def test_the_future_is_judged_by_the_ledgers_clock(cast, stocked, clock, sign_ra
 # SPEC §6, written out independently of rules.SIGNERS.
 ALLOWED = {
     "genesis": set(),  # entry 0 only
-    "party": {"operator"},
+    "admission": {"operator"},
+    "suspension": {"operator"},
+    "reinstatement": {"operator"},
     "labor-attestation": {"auditor"},  # or the facility itself: see the self-assessment test
     "material-origin": {"farm", "mine", "processor"},
     "transformation": {"farm", "mine", "processor", "manufacturer"},
@@ -264,8 +267,15 @@ ALLOWED = {
 
 def role_body(b: Builder, kind: str, issuer: str) -> dict[str, Any]:
     return {
-        "genesis": lambda: {"origin": b.ledger.origin, "name": "again", "key": b.key_for(issuer).public.b64},
-        "party": lambda: party_body("farm-new", FRESH_KEY),
+        "genesis": lambda: {
+            "origin": b.ledger.origin,
+            "name": "again",
+            "key": b.key_for(issuer).public.b64,
+            "next": [digest(FRESH_KEY.public.raw)],
+        },
+        "admission": lambda: {"party": "farm-a", "inception": 1, "role": "farm"},
+        "suspension": lambda: {"party": "brand-b", "reason": "test"},
+        "reinstatement": lambda: {"party": "brand-b", "reason": "test"},
         "labor-attestation": lambda: attestation_body("proc-a" if issuer == "farm-a" else "farm-a"),
         "material-origin": lambda: origin_body("new-lot"),
         "transformation": lambda: transform_body([("cot-1", "1", "kg")], [("new-out", "1", "kg")]),
@@ -293,7 +303,8 @@ ROLE_ACCEPTED = [
     ("shipment", "brand", lambda b: ship_body("tee-1", "100", "pcs", "trade-a")),
     ("labor-attestation", "auditor", lambda b: attestation_body("make-a")),
     ("labor-attestation", "manufacturer", lambda b: attestation_body("make-a")),  # self-assessment
-    ("party", "operator", lambda b: party_body("farm-new", FRESH_KEY)),
+    ("admission", "operator", lambda b: {"party": "farm-a", "inception": 1, "role": "farm"}),
+    ("suspension", "operator", lambda b: {"party": "brand-b", "reason": "test"}),
 ]
 
 
@@ -306,44 +317,31 @@ def test_role_allowed_to_sign_is_accepted(cast, stocked, submit, kind, role, bod
 
 # -- parties --------------------------------------------------------------------------------
 
-PARTY_REFUSALS = [
-    (
-        "register-operator",
-        lambda b: party_body("operator", FRESH_KEY),
-        "invalid-field",
-        400,
-        "statement.body.party",
-    ),
-    (
-        "second-operator",
-        lambda b: party_body("op-two", FRESH_KEY, role="operator"),
-        "invalid-field",
-        400,
-        "statement.body.role",
-    ),
+# (the other identity refusals are in test_identity.py)
+INCEPTION_REFUSALS = [
+    ("incept-operator", "operator", lambda b: FRESH_KEY, "party-exists", 422, "statement.body.party"),
+    ("second-operator", "op-two", lambda b: FRESH_KEY, "invalid-field", 400, "statement.body.role"),
     (
         "key-of-another-party",
-        lambda b: party_body("farm-new", b.key_for("farm-a")),
-        "rule-violation",
+        "farm-new",
+        lambda b: b.key_for("farm-a"),
+        "key-taken",
         422,
-        "statement.body.keys",
+        "statement.body.keys[0]",
     ),
-    (
-        "operator-key",
-        lambda b: party_body("farm-new", b.key_for("operator")),
-        "rule-violation",
-        422,
-        "statement.body.keys",
-    ),
+    ("operator-key", "farm-new", lambda b: b.key_for("operator"), "key-taken", 422, "statement.body.keys[0]"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("body", "code", "status", "field"), [c[1:] for c in PARTY_REFUSALS], ids=[c[0] for c in PARTY_REFUSALS]
+    ("pid", "key", "code", "status", "field"),
+    [c[1:] for c in INCEPTION_REFUSALS],
+    ids=[c[0] for c in INCEPTION_REFUSALS],
 )
-def test_party_statement_is_refused(cast, stocked, expect_refusal, body, code, status, field):
-    env = envelope(cast, "party", "operator", body(cast))
-    expect_refusal(cast.ledger, env, code, status, field)
+def test_inception_is_refused(cast, stocked, expect_refusal, sign_raw, pid, key, code, status, field):
+    k = key(cast)
+    body = inception_body(pid, k, role="operator" if pid == "op-two" else "farm")
+    expect_refusal(cast.ledger, sign_raw(cast.statement("inception", pid, body), k), code, status, field)
 
 
 # -- lots, custody, mass balance, units -----------------------------------------------------
@@ -599,8 +597,9 @@ REVOCATION_REFUSALS = [
     ("auditor-revokes-a-shipment", "audit-a", "ship_trader", "revocation-not-allowed", 403),
     ("receiver-revokes-shipment", "trade-a", "ship_trader", "revocation-not-allowed", 403),
     ("genesis-by-operator", "operator", 0, "revocation-refused", 422),
-    ("party-by-operator", "operator", 1, "revocation-refused", 422),
-    ("party-by-the-party", "farm-a", 1, "revocation-not-allowed", 403),
+    ("inception-by-operator", "operator", 1, "revocation-refused", 422),
+    ("inception-by-the-party", "farm-a", 1, "revocation-refused", 422),
+    ("admission-by-the-party", "farm-a", 2, "revocation-not-allowed", 403),
     ("entry-that-does-not-exist", "farm-a", 10_000, "unknown-entry", 422),
 ]
 
@@ -776,8 +775,8 @@ def test_key_rotation(cast, stocked, submit, expect_refusal):
     b, led = cast, cast.ledger
     old = b.key_for("farm-a")
     before = b.origin("farm-a", "cot-r1", "cotton", "10", "kg", country="IN", produced_on="2025-05-20")
-    new = PrivateKey.from_seed(b"\x0b" * 32)
-    rotation = b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[new])
+    rotation = b.rotate("farm-a")
+    new = b.keys["farm-a"]
     stale = envelope(b, "material-origin", "farm-a", origin_body("cot-r2"), key=old)
     expect_refusal(led, stale, "key-not-active", 403, "signature.key_id")
     after = submit(led, envelope(b, "material-origin", "farm-a", origin_body("cot-r2"), key=new))
@@ -791,37 +790,35 @@ def test_key_rotation(cast, stocked, submit, expect_refusal):
 
 def test_rotation_to_two_keys_keeps_both_active(cast, stocked, submit):
     b, led = cast, cast.ledger
-    old, new = b.key_for("farm-a"), PrivateKey.from_seed(b"\x0c" * 32)
-    b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[old, new])
-    submit(led, envelope(b, "material-origin", "farm-a", origin_body("cot-k1"), key=old))
-    submit(led, envelope(b, "material-origin", "farm-a", origin_body("cot-k2"), key=new))
+    one, two = PrivateKey.from_seed(b"\x0c" * 32), PrivateKey.from_seed(b"\x1c" * 32)
+    b.rotate("farm-a", next_keys=[one, two])
+    b.rotate("farm-a")  # reveals both committed keys
+    active = led.conn.execute("SELECT count(*) FROM keys WHERE party = 'farm-a' AND until_seq IS NULL")
+    assert active.fetchone()[0] == 2
+    submit(led, envelope(b, "material-origin", "farm-a", origin_body("cot-k1"), key=one))
+    submit(led, envelope(b, "material-origin", "farm-a", origin_body("cot-k2"), key=two))
     assert verify_ledger(led.conn).ok
 
 
-def test_retired_key_can_be_reinstated(cast, stocked, submit, expect_refusal):
+def test_retired_key_never_comes_back(cast, stocked, expect_refusal):
+    """v2: a rotation commits only digests never used before, so a retired key cannot be
+    reinstated (v1 let the operator re-register it; the contract changed)."""
     b, led = cast, cast.ledger
-    old, new = b.key_for("farm-a"), PrivateKey.from_seed(b"\x0d" * 32)
-    b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[new])
+    old = b.key_for("farm-a")
+    b.rotate("farm-a")
+    env, _, _ = b.rotation_envelope("farm-a", next_keys=[old])
+    expect_refusal(led, env, "digest-reused", 422, "statement.body.next[0]")
     stale = envelope(b, "material-origin", "farm-a", origin_body("cot-k1"), key=old)
     expect_refusal(led, stale, "key-not-active", 403, "signature.key_id")
-    b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[old])
-    submit(led, stale)
-    expect_refusal(
-        led,
-        envelope(b, "material-origin", "farm-a", origin_body("cot-k2"), key=new),
-        "key-not-active",
-        403,
-        "signature.key_id",
-    )
     assert verify_ledger(led.conn).ok
 
 
 def test_rotation_inside_a_batch_applies_from_its_seq(cast, stocked):
     """In one batch: statement with the old key, rotation, old key again, new key."""
     b, led = cast, cast.ledger
-    old, new = b.key_for("farm-a"), PrivateKey.from_seed(b"\x0e" * 32)
+    old = b.key_for("farm-a")
     first = envelope(b, "material-origin", "farm-a", origin_body("cot-b1"), key=old)
-    rotation = b.envelope("party", "operator", party_body("farm-a", new))
+    rotation, new, _ = b.rotation_envelope("farm-a")
     stale = envelope(b, "material-origin", "farm-a", origin_body("cot-b2"), key=old)
     fresh = envelope(b, "material-origin", "farm-a", origin_body("cot-b3"), key=new)
     results = led.append([first, rotation, stale, fresh])
@@ -831,7 +828,7 @@ def test_rotation_inside_a_batch_applies_from_its_seq(cast, stocked):
 
 def test_party_can_change_role(cast, stocked, submit, expect_refusal):
     b, led = cast, cast.ledger
-    b.party("trade-a", "Kowloon Trading", "brand", "HK", keys=[b.key_for("trade-a")])
+    b.admit("trade-a", "brand", 9)
     submit(led, envelope(b, "product", "trade-a", product_body(OTHER_GTIN, "T1", [("cot-1", "1", "kg")])))
     env = envelope(b, "shipment", "trade-a", ship_body("cot-1", "1", "kg", "proc-a"))
     submit(led, env)  # a brand may still ship
@@ -845,7 +842,7 @@ def test_retrying_a_landed_envelope_after_its_key_was_rotated_answers_replay(
     b, led = cast, cast.ledger
     landed = envelope(b, "material-origin", "farm-a", origin_body("cot-retry"))
     seq = submit(led, landed).entry.seq
-    b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[PrivateKey.from_seed(b"\x0c" * 32)])
+    b.rotate("farm-a")
     err = expect_refusal(led, landed, "replay", 409, "statement.id")
     assert err.to_json()["error"]["seq"] == seq
 

@@ -18,19 +18,21 @@ from ledger.crypto.canonical import jcs
 from ledger.crypto.keys import PrivateKey, b64
 from ledger.demo.builder import Builder
 from ledger.model.fields import ILO_INDICATORS
+from ledger.model.identity import digest
 from ledger.model.statements import MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, Envelope, Statement
 from ledger.tlog.tiles import MAX_ENTRY_BYTES
 
 DELETE = object()
 GTIN = "09506000134352"  # GS1's example GTIN, valid check digit
 FRESH_KEY = PrivateKey.from_seed(b"\x07" * 32)
+NEXT_KEY = PrivateKey.from_seed(b"\x17" * 32)
 
 
 def base_statement(b: Builder, seq: dict[str, int], kind: str) -> tuple[dict[str, Any], PrivateKey]:
     """A statement of ``kind`` that the ``stocked`` ledger accepts, and its signer's key."""
     bodies: dict[str, tuple[str, dict[str, Any]]] = {
-        "party": (
-            "operator",
+        "inception": (
+            "farm-new",
             {
                 "party": "farm-new",
                 "name": "New Farm",
@@ -38,6 +40,7 @@ def base_statement(b: Builder, seq: dict[str, int], kind: str) -> tuple[dict[str
                 "country": "IN",
                 "identifiers": {"gln": "0614141000005"},
                 "keys": [FRESH_KEY.public.b64],
+                "next": [digest(NEXT_KEY.public.raw)],
             },
         ),
         "labor-attestation": (
@@ -97,7 +100,7 @@ def base_statement(b: Builder, seq: dict[str, int], kind: str) -> tuple[dict[str
         "revocation": ("farm-a", {"entry": seq["ship_trader"], "reason": "wrong buyer"}),
     }
     issuer, body = bodies[kind]
-    return b.statement(kind, issuer, body), b.key_for(issuer)
+    return b.statement(kind, issuer, body), FRESH_KEY if kind == "inception" else b.key_for(issuer)
 
 
 def mutated(statement: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -129,7 +132,7 @@ def field_of(path: str) -> str:
 
 
 TYPES = (
-    "party",
+    "inception",
     "labor-attestation",
     "material-origin",
     "transformation",
@@ -306,8 +309,8 @@ def test_statement_field_is_refused(cast, stocked, sign_raw, expect_refusal, kin
 
 UNKNOWN_BODY_FIELDS = [
     # (type, path of the new field)
-    ("party", "body.website"),
-    ("party", "body.identifiers.duns"),
+    ("inception", "body.website"),
+    ("inception", "body.identifiers.duns"),
     ("labor-attestation", "body.score"),
     ("labor-attestation", "body.indicators.child_labour"),
     ("labor-attestation", "body.evidence.0.url"),
@@ -334,8 +337,8 @@ def test_unknown_field_in_body_is_refused(cast, stocked, sign_raw, expect_refusa
 
 
 MISSING_BODY_FIELDS = [
-    ("party", "body.keys"),
-    ("party", "body.identifiers"),
+    ("inception", "body.keys"),
+    ("inception", "body.identifiers"),
     ("labor-attestation", "body.indicators"),
     ("labor-attestation", "body.indicators.debt_bondage"),
     ("material-origin", "body.quantity.unit"),
@@ -359,17 +362,17 @@ def test_missing_body_field_is_refused(cast, stocked, sign_raw, expect_refusal, 
 BAD_VALUES = [
     # (id, type, path, value)
     # slugs: [a-z0-9][a-z0-9-]{1,62}
-    ("slug-uppercase", "party", "body.party", "Farm-new"),
-    ("slug-underscore", "party", "body.party", "farm_new"),
-    ("slug-leading-dash", "party", "body.party", "-farm"),
-    ("slug-one-char", "party", "body.party", "f"),
-    ("slug-64-chars", "party", "body.party", "f" * 64),
+    ("slug-uppercase", "inception", "body.party", "Farm-new"),
+    ("slug-underscore", "inception", "body.party", "farm_new"),
+    ("slug-leading-dash", "inception", "body.party", "-farm"),
+    ("slug-one-char", "inception", "body.party", "f"),
+    ("slug-64-chars", "inception", "body.party", "f" * 64),
     ("slug-dot", "shipment", "body.to", "proc.a"),
     ("slug-facility", "labor-attestation", "body.facility", "Make A"),
     # countries: ISO 3166-1 alpha-2 as assigned
-    ("country-lowercase", "party", "body.country", "in"),
-    ("country-alpha-3", "party", "body.country", "IND"),
-    ("country-uk-is-gb", "party", "body.country", "UK"),
+    ("country-lowercase", "inception", "body.country", "in"),
+    ("country-alpha-3", "inception", "body.country", "IND"),
+    ("country-uk-is-gb", "inception", "body.country", "UK"),
     ("country-unassigned", "material-origin", "body.origin.country", "XX"),
     ("country-number", "material-origin", "body.origin.country", 356),
     # dates
@@ -403,10 +406,10 @@ BAD_VALUES = [
     ("batch-empty", "product", "body.batch", ""),
     ("batch-space", "product", "body.batch", "B 1"),
     # others
-    ("role-unknown", "party", "body.role", "farmer"),
-    ("key-not-base64", "party", "body.keys.0", "not a key"),
-    ("gln-check-digit", "party", "body.identifiers.gln", "0614141000006"),
-    ("os-id", "party", "body.identifiers.os_id", "cn2019303bq3fzp"),
+    ("role-unknown", "inception", "body.role", "farmer"),
+    ("key-not-base64", "inception", "body.keys.0", "not a key"),
+    ("gln-check-digit", "inception", "body.identifiers.gln", "0614141000006"),
+    ("os-id", "inception", "body.identifiers.os_id", "cn2019303bq3fzp"),
     ("outcome", "labor-attestation", "body.outcome", "passed"),
     ("indicator-value", "labor-attestation", "body.indicators.isolation", "none"),
     ("sha256-uppercase", "labor-attestation", "body.evidence.0.sha256", "AB" * 32),
@@ -494,7 +497,7 @@ GOOD_VALUES = [
     ("gtin-leading-zeros", "product", "body.gtin", "00012345678905"),
     ("indicator-not-assessed", "labor-attestation", "body.indicators.isolation", "not-assessed"),
     ("coordinates-negative", "material-origin", "body.origin.lat", "-89.12345678"),
-    ("unicode-name", "party", "body.name", "Coopérative Agrícola 合作社 🌱"),
+    ("unicode-name", "inception", "body.name", "Coopérative Agrícola 合作社 🌱"),
 ]
 
 

@@ -75,7 +75,8 @@ def _build_base(home: Path) -> Base:
             ("audit-a", "auditor", "CH"),
         ):
             b.party(pid, pid.title(), role, country)
-    seq["party_farm"], seq["party_trade"] = 1, 5  # the order of the batch above
+    # Inceptions, in the order of the batch above (each party: its inception, its admission).
+    seq["party_farm"], seq["party_trade"] = 1, 9
     with b.batch():
         b.origin("farm-a", "cot-1", "cotton", "1000", "kg", country="IN", produced_on="2025-05-01")
         b.ship("farm-a", "cot-1", "600", "kg", "proc-a", "2025-05-02")
@@ -84,7 +85,7 @@ def _build_base(home: Path) -> Base:
         "proc-a", "spinning", "2025-05-03", [("cot-1", "500", "kg")], [("yarn-1", "cotton yarn", "400", "kg")]
     )
     seq["ship_yarn"] = b.ship("proc-a", "yarn-1", "400", "kg", "make-a", "2025-05-04")
-    seq["rotation"] = b.party("farm-a", "Farm-A", "farm", "IN", keys=[PrivateKey.from_seed(b"\x61" * 32)])
+    seq["rotation"] = b.rotate("farm-a")
     seq["origin_2"] = b.origin(
         "farm-a", "cot-2", "cotton", "80", "kg", country="IN", produced_on="2025-05-05"
     )

@@ -119,7 +119,7 @@ def test_graph_of_the_tee(tmp_path: Path) -> None:
 
 def test_steps_carry_role_and_country_at_the_time(tmp_path: Path) -> None:
     c = tee_chain(tmp_path)
-    c.b.party(MILL, "Surat Spinning Mills (moved)", "processor", "VN")
+    c.b.profile(MILL, "Surat Spinning Mills (moved)", "VN")
     t = trace(c)
     assert step(t, c.seqs["spin"])["country"] == "IN"
     assert t["parties"][MILL]["country"] == "VN"

@@ -30,7 +30,7 @@ def busy(cast, stocked):
         valid_until="2026-05-01",
         not_assessed=["isolation"],
     )
-    b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[PrivateKey.from_seed(b"\x31" * 32)])
+    b.rotate("farm-a")
     b.origin("farm-a", "cot-9", "cotton", "10", "kg", country="IN", produced_on="2025-05-20")
     b.revoke("operator", stocked["ship_trader"], "disputed")
     return b
@@ -53,8 +53,7 @@ def test_a_busy_ledger_verifies(busy):
 def test_statements_signed_before_a_rotation_stay_valid(cast, stocked):
     b, led = cast, cast.ledger
     for i in range(3):
-        new = PrivateKey.from_seed(bytes([0x40 + i]) * 32)
-        b.party("farm-a", "Green Valley Cotton", "farm", "IN", keys=[new])
+        b.rotate("farm-a")
         b.origin("farm-a", f"rot-{i}", "cotton", "1", "kg", country="IN", produced_on="2025-05-20")
     report = verify_ledger(led.conn)
     assert report.ok, report.problems

@@ -329,7 +329,7 @@ def log_links(html: str) -> dict[str, dict[str, str]]:
 @pytest.mark.parametrize(
     "query",
     [
-        {"type": "party"},
+        {"type": "inception"},
         {"party": "farm-a"},
         {"lot": "cot-1"},
         {"type": "shipment", "party": "farm-a"},
@@ -416,6 +416,7 @@ def explain(ledger: Ledger, sql: str) -> list[str]:
     return [row[3] for row in ledger.conn.execute("EXPLAIN QUERY PLAN " + sql)]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # SQLite's query plans
 def test_log_and_gtin_pages_only_search_indexes(app: Any, client: Any, product: dict[str, Any]) -> None:
     """Every query behind the log explorer and a GTIN's page is a search on an index (a
     primary key or ``links``'), never a scan of a table and never a sort."""

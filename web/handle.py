@@ -22,6 +22,7 @@ from flask import Flask, current_app
 from ledger.core.group import GroupCommitter
 from ledger.core.ledger import Ledger
 from ledger.model.statements import Envelope
+from ledger.store.database import READ_DB_ENV
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -31,15 +32,17 @@ def _home() -> Path:
     return Path(current_app.config["PROVENANCE_HOME"])
 
 
-def get_ledger() -> Ledger:
-    """This thread's ledger for reads (opened on first use, kept across requests)."""
+def get_ledger(*, write: bool = False) -> Ledger:
+    """This thread's ledger for reads (opened on first use, kept across requests): on the
+    read replica if the server has one (``$PROVENANCE_READ_DB``), unless ``write``."""
     home = _home()
-    cached: tuple[int, dict[Path, Ledger]] | None = getattr(_local, "ledgers", None)
+    read_db = None if write else os.environ.get(READ_DB_ENV) or None
+    cached: tuple[int, dict[tuple[Path, str | None], Ledger]] | None = getattr(_local, "ledgers", None)
     if cached is None or cached[0] != os.getpid():  # none yet, or inherited across a fork
         cached = _local.ledgers = (os.getpid(), {})
-    ledger = cached[1].get(home)
+    ledger = cached[1].get((home, read_db))
     if ledger is None:
-        ledger = cached[1][home] = Ledger.open(home)
+        ledger = cached[1][(home, read_db)] = Ledger.open(home, db=read_db, readonly=read_db is not None)
     return ledger
 
 
@@ -47,7 +50,7 @@ def append(envelope: Envelope) -> dict[str, Any]:
     """Append ``envelope``; return its entry view (SPEC §10 201 body) or raise its refusal."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy's, untyped
     if not app.config.get("PROVENANCE_GROUP_COMMIT", True):
-        ledger = get_ledger()
+        ledger = get_ledger(write=True)
         (result,) = ledger.append([envelope])
         if isinstance(result, Exception):
             raise result
@@ -69,4 +72,14 @@ def _committer(app: Flask) -> GroupCommitter:
 
 
 def register(app: Flask) -> None:
-    """Nothing to close per request: handles live as long as their thread or process."""
+    """Handles live as long as their thread or process; after each request, a handle on a
+    pooled database (PostgreSQL) gives its connection back to the process's pool."""
+
+    @app.teardown_appcontext
+    def give_back(_: BaseException | None) -> None:
+        cached = getattr(_local, "ledgers", None)
+        if cached is not None and cached[0] == os.getpid():
+            for ledger in cached[1].values():
+                release = getattr(ledger.conn, "release_idle", None)
+                if release is not None:
+                    release()

@@ -83,6 +83,7 @@ def attestations_of(
 def _with_attestations(ledger: Ledger, p: dict[str, Any], after: int, limit: int) -> dict[str, Any]:
     p["keys"] = keys_of(ledger, p["id"])
     p["attestations"], p["attestations_next_after"] = attestations_of(ledger, p["id"], after, limit)
+    p.update(standing_of(ledger, p["id"]))
     return p
 
 
@@ -113,6 +114,30 @@ def parties(
         if details:
             out = [_with_attestations(ledger, p, -1, ATTESTATIONS_IN_LIST) for p in out]
     return out, (out[-1]["first_seq"] if more else None)
+
+
+def standing_of(ledger: Ledger, pid: str) -> dict[str, Any]:
+    """SPEC v2 identity: when the party was admitted and (if so) suspended, its key history
+    (inception, admissions, rotations, profiles, suspensions, as ``{seq, type}``), and the
+    seqs of its statements disputed by a ``compromised`` rotation."""
+    from ledger.trace.entries import LedgerLoader
+
+    admitted, suspended = store.query(
+        ledger.conn, "SELECT admitted, suspended FROM parties WHERE id = ?", (pid,)
+    )[0]
+    seqs = LedgerLoader(ledger.conn, store.size(ledger.conn)).registrations(pid)
+    types = dict(
+        store.query(
+            ledger.conn, f"SELECT seq, type FROM entries WHERE seq IN ({','.join('?' * len(seqs))})", seqs
+        )
+    )
+    disputed = store.query(ledger.conn, "SELECT seq FROM disputed WHERE party = ? ORDER BY seq", (pid,))
+    return {
+        "admitted": admitted,
+        "suspended": suspended,
+        "history": [{"seq": s, "type": types[s]} for s in seqs],
+        "disputed": [r[0] for r in disputed],
+    }
 
 
 def party_names(ledger: Ledger, ids: set[str]) -> dict[str, str]:

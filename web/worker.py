@@ -26,11 +26,12 @@ from typing import Any
 from gunicorn.workers.base import Worker
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, create_server
 
 HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
 TICK = 0.5  # seconds between heartbeats and timeout checks
+DRAIN_GRACE = 1.0  # a retiring worker waits this long for a just-accepted connection's request
 MAX_CONNECTIONS = 1000
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024  # the app refuses anything above its own 512 KiB limit with 413
@@ -62,7 +63,7 @@ class WaitressWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hi
             expose_tracebacks=False,
             url_scheme="http",
         )
-        self.listeners = [d for d in self.server_map.values() if not isinstance(d, HTTPChannel)]
+        self.listeners = [d for d in self.server_map.values() if isinstance(d, BaseWSGIServer)]
         try:
             while self.alive:
                 self.tick()
@@ -97,14 +98,21 @@ class WaitressWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hi
                 channel.will_close = True
 
     def drain(self) -> None:
-        """Stop listening; let requests under way finish within the graceful timeout."""
-        for listener in self.listeners:
-            listener.close()
+        """Stop listening; finish the requests under way, and any that a connection accepted
+        just before is still sending (a short grace), within the graceful timeout; close
+        idle connections."""
+        for listener in self.listeners:  # unpolled, not closed: close() would also close the
+            listener.del_channel()  # trigger by which app threads wake the loop to send answers
         deadline = time.monotonic() + self.cfg.graceful_timeout
-        while time.monotonic() < deadline and any(
-            isinstance(d, HTTPChannel) and (d.requests or d.total_outbufs_len)
-            for d in self.server_map.values()
-        ):
+        while time.monotonic() < deadline:
+            channels = [d for d in self.server_map.values() if isinstance(d, HTTPChannel)]
+            if not channels:
+                return
+            now = time.time()  # waitress keeps last_activity in wall-clock time
+            for channel in channels:
+                quiet = not (channel.requests or channel.total_outbufs_len or channel.request)
+                if quiet and now - channel.last_activity > DRAIN_GRACE:
+                    channel.will_close = True
             self.notify()
             wasyncore.loop(timeout=0.1, use_poll=True, map=self.server_map, count=1)
 

@@ -14,15 +14,15 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ledger.audit.replay import Replayer
 from ledger.core.ledger import DB_NAME, KEY_NAME, Ledger
 from ledger.crypto.canonical import parse
-from ledger.crypto.keys import PrivateKey, PublicKey, write_private_file
+from ledger.crypto.keys import PrivateKey, write_private_file
 from ledger.errors import ConfigError, IntegrityError, Malformed
-from ledger.model.statements import Entry
 from ledger.store import sqlite as store
+from ledger.tlog.note import Verifier
 
 BATCH = 5000
 
@@ -30,17 +30,24 @@ BATCH = 5000
 def export(ledger: Ledger, out: IO[bytes]) -> int:
     """Write every entry and checkpoint as JSON Lines; return the number of entries."""
     n = 0
+    for seq, line in export_lines(ledger):
+        out.write(line + b"\n")
+        n = seq + 1 if seq is not None else n
+    return n
+
+
+def export_lines(ledger: Ledger) -> Iterator[tuple[int | None, bytes]]:
+    """The export's lines, in one snapshot: (seq, entry bytes) or (None, checkpoint line)."""
     with store.read_transaction(ledger.conn):
         checkpoints = ledger.conn.execute("SELECT size, note FROM checkpoints ORDER BY size")
         pending = checkpoints.fetchone()
         for seq, canonical, _ in store.iter_entries(ledger.conn):
-            out.write(canonical + b"\n")
+            yield seq, canonical
             n = seq + 1
             while pending is not None and pending[0] <= n:
                 if pending[0] == n:
-                    out.write(json.dumps({"checkpoint": pending[1]}).encode() + b"\n")
+                    yield None, json.dumps({"checkpoint": pending[1]}).encode()
                 pending = checkpoints.fetchone()
-    return n
 
 
 def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -71,9 +78,13 @@ def import_ledger(lines: Iterable[tuple[int, bytes]], home: Path, operator_key: 
         created[:0] = db_files
         ledger = _import(lines, home)
         if key is not None:
+            current = ledger.verifier.public  # the operator's key events, as replayed
             ledger.close()
-            if key.public != _genesis_key(home):
-                raise ConfigError(f"{operator_key} is not the key that signed this ledger's genesis")
+            if key.public != current:
+                raise ConfigError(
+                    f"{operator_key} is not the key that signs this ledger's checkpoints now (the"
+                    f" operator's current key {current.key_id}, by its key events from genesis)"
+                )
             if operator_key is not None and not _same_file(operator_key, home / KEY_NAME):
                 created.insert(0, home / KEY_NAME)
                 write_private_file(home / KEY_NAME, operator_key.read_bytes())
@@ -116,15 +127,6 @@ def _check_destination(home: Path, operator_key: Path | None) -> PrivateKey | No
     return key
 
 
-def _genesis_key(home: Path) -> PublicKey:
-    conn = store.connect(home / DB_NAME, readonly=True)
-    try:
-        raw = conn.execute("SELECT canonical FROM entries WHERE seq = 0").fetchone()[0]
-    finally:
-        conn.close()
-    return PublicKey.from_b64(Entry.from_canonical(raw).statement.body["key"])
-
-
 def _remove_own(path: Path) -> None:
     """Remove a file or (empty) folder this import created; leave anything else."""
     try:
@@ -138,18 +140,33 @@ def _remove_own(path: Path) -> None:
 
 def _import(lines: Iterable[tuple[int, bytes]], home: Path) -> Ledger:
     conn = store.connect(home / DB_NAME)
+    try:
+        load(lines, conn)
+    finally:
+        conn.close()
+    return Ledger.open(home)
+
+
+def load(lines: Iterable[tuple[int, bytes]], conn: Any) -> Verifier:
+    """Create the schema on the empty database ``conn`` (either backend) and fill it from
+    exported lines, replaying every rule and checking every checkpoint; return the genesis
+    verifier. Raises ``Malformed``/``IntegrityError`` naming the line of the first problem."""
     store.create_schema(conn)
     replay = Replayer(conn)
     replay.begin()
-    for lineno, raw in lines:
-        where = f"line {lineno}"
-        if raw.startswith(b'{"checkpoint"'):
-            replay.checkpoint(parse(raw)["checkpoint"], where)
-            continue
-        replay.entry(raw, where)
-        if replay.size % BATCH == 0:
-            replay.commit()
-            replay.begin()
+    try:
+        for lineno, raw in lines:
+            where = f"line {lineno}"
+            if raw.startswith(b'{"checkpoint"'):
+                replay.checkpoint(parse(raw)["checkpoint"], where)
+                continue
+            replay.entry(raw, where)
+            if replay.size % BATCH == 0:
+                replay.commit()
+                replay.begin()
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
     replay.commit()
     verifier = replay.verifier
     if verifier is None:
@@ -157,8 +174,7 @@ def _import(lines: Iterable[tuple[int, bytes]], home: Path) -> Ledger:
     latest = store.latest_checkpoint(conn)
     if latest is None or latest[0] != replay.size:
         raise IntegrityError(f"the export has no checkpoint for its final size {replay.size}")
-    conn.close()
-    return Ledger.open(home)
+    return verifier
 
 
 def backup(ledger: Ledger, dest: Path) -> tuple[int, str]:
@@ -169,6 +185,11 @@ def backup(ledger: Ledger, dest: Path) -> tuple[int, str]:
     """
     if dest.exists():
         raise ConfigError(f"{dest} exists already")
+    if not isinstance(ledger.conn, sqlite3.Connection):
+        raise ConfigError(
+            "backup copies a SQLite ledger; on PostgreSQL use the database's own backups"
+            " (pg_basebackup, pg_dump) or 'provenance copy --to FILE'"
+        )
     target = sqlite3.connect(str(dest))
     try:
         ledger.conn.backup(target)

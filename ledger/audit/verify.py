@@ -25,6 +25,7 @@ from ledger.audit.workers import Verifier as SignatureVerifier
 from ledger.crypto.keys import PublicKey
 from ledger.errors import LedgerError
 from ledger.model import rules
+from ledger.model.identity import keys_at, operator_keys
 from ledger.model.statements import ZERO_HASH, Entry
 from ledger.store import sqlite as store
 from ledger.tlog.merkle import Frontier, leaf_hash
@@ -100,11 +101,13 @@ def _verify(
             " replayed; the chain, hashes, Merkle nodes and checkpoint roots are",
         )
 
-    checkpoints = _checkpoints(conn, verifier, report)
+    # Checkpoint signatures are checked after the replay, against the operator keys its key
+    # events give at each size; the roots are compared while the entries stream by.
+    checkpoints = _checkpoints(conn, report)
     wanted_roots: dict[int, list[tuple[str, bytes]]] = {}
-    for size, root in checkpoints:
+    for size, root, _ in checkpoints:
         wanted_roots.setdefault(size, []).append(("stored checkpoint", root))
-    outside = _external(external, verifier, report)
+    outside = _external(external, report)
     if outside is not None:
         if outside.size > total:
             report.add(
@@ -186,6 +189,15 @@ def _verify(
         for seq in sigs.failures():
             report.add(seq, "signature does not verify with the issuer's key active at this seq")
         if verifier is not None:
+            history = operator_keys(replay)
+            for size, _, note in checkpoints:
+                _check_checkpoint_signature(
+                    report, origin, note, history, size, f"checkpoint for size {size}"
+                )
+            if outside is not None and external is not None:
+                _check_checkpoint_signature(
+                    report, origin, external, history, min(outside.size, total), "the given checkpoint", False
+                )
             _compare_derived(conn, replay, report)
         replay.close()
     if progress:
@@ -257,37 +269,69 @@ def _check_entry(
         report.add(seq, "the entries table's index columns do not match the entry's bytes")
 
 
-def _checkpoints(
-    conn: sqlite3.Connection, verifier: Verifier | None, report: Report
-) -> list[tuple[int, bytes]]:
-    out: list[tuple[int, bytes]] = []
+def _checkpoints(conn: sqlite3.Connection, report: Report) -> list[tuple[int, bytes, str]]:
+    """Every stored checkpoint as (size, root, note); signatures are checked later."""
+    out: list[tuple[int, bytes, str]] = []
     for size, root, note in conn.execute("SELECT size, root, note FROM checkpoints ORDER BY size"):
         report.checkpoints += 1
         try:
-            cp = _open_checkpoint(note, verifier)
+            cp = Checkpoint.from_text(note[: note.rfind("\n\n") + 1])
         except LedgerError as e:
             report.add(max(size - 1, 0), f"checkpoint for size {size} does not verify: {e}")
             continue
         if cp.size != size or cp.root != bytes(root):
             report.add(max(size - 1, 0), f"checkpoint row for size {size} does not match its signed note")
-        out.append((cp.size, cp.root))
+        out.append((cp.size, cp.root, note))
     return out
 
 
-def _open_checkpoint(note: str, verifier: Verifier | None) -> Checkpoint:
-    """The checkpoint in ``note``, its signature checked when the operator key is known."""
-    if verifier is None:
-        return Checkpoint.from_text(note[: note.rfind("\n\n") + 1])
-    return SignedCheckpoint.open(note, verifier).checkpoint
+def open_checkpoint(
+    note: str, origin: str, history: list[tuple[str, int, int | None]], size: int
+) -> Checkpoint:
+    """The checkpoint in ``note`` if the operator key its key events give for tree ``size``
+    signed it (SPEC §6, §8: checkpoints after an operator rotation are signed with the new
+    key). ``history``: the operator's (public key, from seq, until seq) rows, as replayed.
+    Raises ``BadSignature``/``Malformed``. The one place a checkpoint's signatures are judged."""
+    keys = keys_at(history, size) or [history[0][0]]
+    error: LedgerError | None = None
+    for public in keys:
+        try:
+            return SignedCheckpoint.open(note, Verifier(origin, PublicKey.from_b64(public))).checkpoint
+        except LedgerError as e:
+            error = e
+    assert error is not None
+    raise error
 
 
-def _external(text: str | None, verifier: Verifier | None, report: Report) -> Checkpoint | None:
+def _check_checkpoint_signature(
+    report: Report,
+    origin: str,
+    note: str,
+    history: list[tuple[str, int, int | None]],
+    size: int,
+    what: str,
+    stored: bool = True,
+) -> None:
+    if not history:
+        report.add(None, f"{what} cannot be checked: the replay gives no operator key")
+        return
+    try:
+        open_checkpoint(note, origin, history, size)
+    except LedgerError as e:
+        report.add(
+            max(size - 1, 0) if stored else None,
+            f"{what} does not verify: it is not signed by this ledger's key (the operator key"
+            f" its key events give for size {size}): {e}",
+        )
+
+
+def _external(text: str | None, report: Report) -> Checkpoint | None:
     if text is None:
         return None
     try:
-        return _open_checkpoint(text, verifier)
+        return Checkpoint.from_text(text[: text.rfind("\n\n") + 1])
     except LedgerError as e:
-        report.add(None, f"the given checkpoint is not signed by this ledger's key: {e}")
+        report.add(None, f"the given checkpoint cannot be read: {e}")
         return None
 
 
@@ -389,6 +433,11 @@ def _seq_of(
         "statement_ids": 2,
         "parties": 6,
         "keys": 3,
+        "next_digests": 2,
+        "used_digests": 2,
+        "admissions": 0,
+        "suspensions": 0,
+        "disputed": 0,
         "lots": 5,
         "links": 2,
         "products": 0,

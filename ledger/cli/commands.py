@@ -21,11 +21,11 @@ import click
 
 from ledger.audit.verify import terminal_progress, verify_ledger
 from ledger.cli.documents import CHUNK, read_documents
-from ledger.core.ledger import DB_NAME, Ledger, default_home, format_time, new_id, utc_now
+from ledger.core.ledger import NEXT_KEY_NAME, Ledger, default_home, format_time, new_id, utc_now
 from ledger.crypto.keys import PrivateKey
-from ledger.errors import ConfigError, LedgerError
+from ledger.errors import LedgerError
 from ledger.model.statements import Envelope, sign
-from ledger.store import sqlite as store
+from ledger.store import database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,13 +35,42 @@ def dumps(obj: Any) -> str:
 
 
 def home_option(f: F) -> F:
+    return db_option(
+        click.option(
+            "--home",
+            "home",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).",
+        )(f)
+    )
+
+
+def db_option(f: F) -> F:
+    """``--db URL``: the ledger's database, when it is not the home's own (see ``chosen_db``)."""
+
+    def remember(ctx: click.Context, _: click.Parameter, value: str | None) -> str | None:
+        if value:
+            ctx.meta[DB_CHOSEN] = value
+        return value
+
     return click.option(
-        "--home",
-        "home",
-        type=click.Path(file_okay=False, path_type=Path),
+        "--db",
+        expose_value=False,
+        callback=remember,
         default=None,
-        help="Ledger home folder (default: $PROVENANCE_HOME or ./provenance-home).",
+        help="The ledger's database: a postgresql:// URL or a SQLite file (default: $PROVENANCE_DB,"
+        " else the URL recorded by init in --home, else --home's ledger.db).",
     )(f)
+
+
+DB_CHOSEN = "provenance.db"
+
+
+def chosen_db() -> str | None:
+    """The ``--db`` given to the running command, if any."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(DB_CHOSEN) if ctx is not None else None
 
 
 def clean_errors(f: F) -> F:
@@ -68,7 +97,7 @@ def clean_errors(f: F) -> F:
 
 
 def open_ledger(home: Path | None, readonly: bool = False) -> Ledger:
-    return Ledger.open(home or default_home(), readonly=readonly)
+    return Ledger.open(home or default_home(), readonly=readonly, db=chosen_db())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,68 +117,15 @@ def main() -> None:
 @click.option("--name", default=None, help="The operator's display name.")
 @clean_errors
 def init(home: Path | None, origin: str, name: str | None) -> None:
-    """Create a new ledger and operator key; print the verifier key."""
+    """Create a new ledger, the operator key and its next key; print the verifier key."""
     home = home or default_home()
-    with Ledger.init(home, origin, name=name) as ledger:
+    with Ledger.init(home, origin, name=name, db=chosen_db()) as ledger:
         click.echo(ledger.verifier.to_text())
-
-
-@main.command()
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@clean_errors
-def keygen(out: Path) -> None:
-    """Create a party key (PEM PKCS#8, mode 0600); print its public key and key_id."""
-    if out.exists():
-        raise click.UsageError(f"{out} exists already; refusing to overwrite a key")
-    key = PrivateKey.generate()
-    key.save(out)
-    click.echo(dumps({"public_key": key.public.b64, "key_id": key.public.key_id}))
-
-
-@main.group()
-def party() -> None:
-    """Register and update parties (operator only)."""
-
-
-@party.command("add")
-@click.argument("party_id")
-@click.option("--name", required=True)
-@click.option("--role", required=True)
-@click.option("--country", required=True)
-@click.option("--key", "keys", multiple=True, required=True, help="Public key (base64); repeatable.")
-@click.option("--os-id", default=None, help="Open Supply Hub facility id.")
-@click.option("--gln", default=None, help="GS1 Global Location Number.")
-@home_option
-@clean_errors
-def party_add(
-    party_id: str,
-    name: str,
-    role: str,
-    country: str,
-    keys: tuple[str, ...],
-    os_id: str | None,
-    gln: str | None,
-    home: Path | None,
-) -> None:
-    """Register a party or replace its record and keys (keys left out are retired)."""
-    identifiers = {k: v for k, v in (("os_id", os_id), ("gln", gln)) if v}
-    with open_ledger(home) as ledger:
-        statement = {
-            "type": "party",
-            "id": new_id(),
-            "issuer": "operator",
-            "issued_at": format_time(utc_now()),
-            "body": {
-                "party": party_id,
-                "name": name,
-                "role": role,
-                "country": country,
-                "identifiers": identifiers,
-                "keys": list(keys),
-            },
-        }
-        result = ledger.append_one(ledger.sign_as_operator(statement))
-        click.echo(dumps(ledger.appended_views([result])[0]))
+    click.echo(
+        f"the operator's next key is {home / NEXT_KEY_NAME}: move it offline; it is the only way to"
+        " rotate the operator key (provenance party rotate operator --key FILE --next-key NEW)",
+        err=True,
+    )
 
 
 @main.command("sign")
@@ -243,12 +219,10 @@ def verify(home: Path | None, checkpoint_file: Path | None, policy_file: Path | 
 
     external = checkpoint_file.read_text() if checkpoint_file else None
     witnesses = Policy.load(policy_file) if policy_file is not None else None
-    path = (home or default_home()) / DB_NAME
-    if not path.exists():
-        raise ConfigError(f"no ledger at {path.parent}: run 'provenance init --home {path.parent}' first")
+    where = database.existing(home or default_home(), chosen_db())
     # Not Ledger.open: the audit trusts nothing, genesis included, and reports what is broken.
     try:
-        conn = store.connect(path, readonly=True)
+        conn = database.connect(where, readonly=True)
     except sqlite3.DatabaseError as e:
         click.echo(f"the ledger file cannot be read as a ledger: {e}")
         sys.exit(1)
@@ -342,6 +316,7 @@ def _register_more() -> None:
     """Commands of the modules that build on the core: trace and bundles, backups, the web
     app (whose heavy imports wait until serve or demo runs)."""
     from ledger.cli import formats as cli_formats
+    from ledger.cli import identity as cli_identity
     from ledger.cli import ops as cli_ops
     from ledger.cli import serve as web_cli
     from ledger.cli import tiles as cli_tiles
@@ -349,7 +324,16 @@ def _register_more() -> None:
     from ledger.cli import verifier as cli_verifier
     from ledger.witness import cli as witness_cli
 
-    for module in (cli_trace, cli_ops, web_cli, witness_cli, cli_tiles, cli_formats, cli_verifier):
+    for module in (
+        cli_identity,
+        cli_trace,
+        cli_ops,
+        web_cli,
+        witness_cli,
+        cli_tiles,
+        cli_formats,
+        cli_verifier,
+    ):
         module.register(main)
 
 

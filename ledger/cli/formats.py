@@ -17,10 +17,11 @@ from urllib.parse import urlencode
 
 import click
 
-from ledger.cli.commands import clean_errors, dumps, home_option, open_ledger
-from ledger.core.ledger import DB_NAME, Ledger, default_home, format_time, utc_now
+from ledger.cli.commands import chosen_db, clean_errors, dumps, home_option, open_ledger
+from ledger.core.ledger import Ledger, default_home, format_time, utc_now
 from ledger.errors import ConfigError, LedgerError
 from ledger.model.statements import Envelope, sign
+from ledger.store import database
 
 BASE_URL_HELP = "Base URL of the ledger's URIs (default: $PROVENANCE_BASE_URL or https://<origin>)."
 
@@ -232,7 +233,7 @@ def _source(server: str | None, home: Path | None, out: Path | None) -> Iterator
     when there is no ledger there and the envelopes go to a file)."""
     if server:
         source: Source = RemoteSource(server)
-    elif out is not None and not ((home or default_home()) / DB_NAME).exists():
+    elif out is not None and not database.holds_ledger(database.target(home or default_home(), chosen_db())):
         source = Source()
     else:
         source = LocalSource(open_ledger(home, readonly=out is not None))

@@ -1,4 +1,4 @@
-"""Operations commands: ``export``, ``import``, ``backup``."""
+"""Operations commands: ``export``, ``import``, ``backup``, ``copy``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ledger.audit import backup as backups
 
 def register(main: click.Group) -> None:
     from ledger.cli.commands import clean_errors, home_option, open_ledger
+    from ledger.store import database
 
     @main.command("export")
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -57,3 +58,22 @@ def register(main: click.Group) -> None:
         with open_ledger(home) as ledger:
             size, _ = backups.backup(ledger, file)
         click.echo(f"backed up {size} entries to {file}")
+
+    @main.command("copy")
+    @click.option(
+        "--to",
+        "dest",
+        required=True,
+        help="The empty database to fill: a postgresql:// URL or a new SQLite file.",
+    )
+    @home_option
+    @clean_errors
+    def copy_cmd(dest: str, home: Path | None) -> None:
+        """Copy the ledger to another database (SQLite or PostgreSQL, either way) with
+        identical entries, roots and checkpoints; both sides are compared and the copy
+        audited. Use it with the same --home (the operator key) and --db DEST."""
+        from ledger.audit.copy import copy_ledger
+
+        with open_ledger(home, readonly=True) as ledger:
+            copied = copy_ledger(ledger, database.target(Path("."), dest))
+        click.echo(f"copied {copied.size} entries and {copied.checkpoints} checkpoints; root {copied.root}")

@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from ledger.cli.commands import clean_errors, home_option
-from ledger.core.ledger import default_home
+from ledger.cli.commands import chosen_db, clean_errors, home_option
+from ledger.core.ledger import Ledger, default_home
+from ledger.store.database import DB_ENV, READ_DB_ENV
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -68,6 +69,12 @@ def register(main: click.Group) -> None:
     @main.command("serve")
     @home_option
     @serve_options
+    @click.option(
+        "--read-db",
+        default=None,
+        help="A read replica of the database (postgresql:// URL) for the pages and API reads;"
+        " appends still go to the ledger's own database.",
+    )
     @clean_errors
     def serve_cmd(
         home: Path | None,
@@ -77,9 +84,16 @@ def register(main: click.Group) -> None:
         threads: int,
         base_url: str | None,
         access_log: bool,
+        read_db: str | None,
     ) -> None:
         """Serve the web app and API on gunicorn (a production WSGI server)."""
         base = base_url or os.environ.get("PROVENANCE_BASE_URL") or None
+        db = chosen_db()
+        if db:  # the workers open their ledgers from the environment they inherit
+            os.environ[DB_ENV] = db
+        if read_db:
+            Ledger.open(home or default_home(), db=read_db, readonly=True).close()  # fail now, clearly
+            os.environ[READ_DB_ENV] = read_db
         serve(home or default_home(), host, port, workers, threads, base, access_log)
 
     @main.command("demo")

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
+from ledger.cli.commands import chosen_db, db_option
 from ledger.core.ledger import Ledger, default_home
 from ledger.crypto import canonical
 from ledger.errors import LedgerError
@@ -58,6 +59,7 @@ def register(main: click.Group) -> None:
     metavar="DATE",
     help="Evaluate as of DATE (YYYY-MM-DD): only entries recorded on or before it.",
 )
+@db_option
 @click.option(
     "--home",
     "home",
@@ -76,7 +78,7 @@ def trace(
     from ledger.trace.walk import TRACE_KEYS, trace_product
 
     try:
-        with Ledger.open(home or default_home(), readonly=True) as ledger:
+        with Ledger.open(home or default_home(), readonly=True, db=chosen_db()) as ledger:
             if bundle_file is not None:
                 bundle = build_bundle(ledger, gtin, batch, at=at)
                 data = {k: bundle[k] for k in TRACE_KEYS}

@@ -81,6 +81,11 @@ class GroupCommitter:
             try:
                 results = ledger.append([e for e, _ in group])
             except sqlite3.OperationalError as e:
+                if "unreachable" in str(e):  # a database server restarting or failing over
+                    raise Busy(
+                        "the database is unreachable; try again (an envelope that did land is"
+                        " refused as a replay, never appended twice)"
+                    ) from e
                 if "locked" not in str(e) and "busy" not in str(e):
                     raise
                 raise Busy("another writer held the ledger past the busy timeout; try again") from e

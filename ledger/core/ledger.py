@@ -28,9 +28,9 @@ from ledger.errors import (
     ProofError,
     ReadOnlyMirror,
 )
-from ledger.model import rules
+from ledger.model import identity, rules
 from ledger.model.statements import ZERO_HASH, Entry, Envelope, sign
-from ledger.store import cosignatures
+from ledger.store import cosignatures, database
 from ledger.store import sqlite as store
 from ledger.tlog import merkle
 from ledger.tlog.merkle import ConsistencyProof, Frontier, InclusionProof, Node
@@ -38,6 +38,7 @@ from ledger.tlog.note import Checkpoint, SignedCheckpoint, Signer, Verifier, add
 
 DB_NAME = "ledger.db"
 KEY_NAME = "operator.key"
+NEXT_KEY_NAME = "operator-next.key"
 MIRROR_OF = "mirror_of"  # meta key: where a mirror's entries come from
 HOME_ENV = "PROVENANCE_HOME"
 DEFAULT_HOME = "provenance-home"
@@ -122,9 +123,12 @@ class Ledger:
         self.home = home
         self.conn = conn
         self.origin = origin
-        self.verifier = verifier
+        self._genesis_verifier = verifier
         self.clock = clock
         self._signer: Signer | None = None
+        self._verifiers: dict[str, Verifier] = {}
+        # Operator keys offered for a rotation being appended here (public b64 -> key).
+        self._offered: dict[str, PrivateKey] = {}
         self._upper_nodes: dict[Node, bytes] = {}
 
     # -- life cycle -------------------------------------------------------------------
@@ -138,61 +142,80 @@ class Ledger:
         name: str | None = None,
         passphrase: bytes | None = None,
         clock: Clock = utc_now,
+        db: str | None = None,
     ) -> Ledger:
         """Create a ledger home: the operator key (mode 0600), the database and its genesis.
 
-        Raises ``ConfigError`` if ``home`` already holds a ledger or ``origin`` is not usable
-        as a note key name.
+        ``db``: a PostgreSQL URL (or a SQLite path) instead of ``home/ledger.db``; a URL is
+        recorded in the home. Raises ``ConfigError`` if ``home`` or the database already
+        holds a ledger or ``origin`` is not usable as a note key name.
         """
         check_origin(origin)
-        if (home / DB_NAME).exists() or (home / KEY_NAME).exists():
-            raise ConfigError(f"{home} already holds a ledger")
-        key = PrivateKey.generate()
+        where = database.target(home, db)
+        if (home / KEY_NAME).exists() or database.holds_ledger(where):
+            raise ConfigError(
+                f"{home if (home / KEY_NAME).exists() else database.describe(where)} already holds a ledger"
+            )
+        key, next_key = PrivateKey.generate(), PrivateKey.generate()
         genesis = sign(
             {  # validated before anything is written
                 "type": "genesis",
                 "id": new_id(),
                 "issuer": "operator",
                 "issued_at": format_time(clock()),
-                "body": {"origin": origin, "name": name or origin, "key": key.public.b64},
+                "body": {
+                    "origin": origin,
+                    "name": name or origin,
+                    "key": key.public.b64,
+                    "next": [identity.digest(next_key.public.raw)],
+                },
             },
             key,
         )
         home.mkdir(parents=True, exist_ok=True)
         try:
             key.save(home / KEY_NAME, passphrase)
-            conn = store.connect(home / DB_NAME)
+            next_key.save(home / NEXT_KEY_NAME, passphrase)
+            conn = database.connect(where)
             store.create_schema(conn)
             with store.write_transaction(conn):
                 store.set_meta(conn, "origin", origin)
                 store.set_meta(conn, "format", "provenance-ledger/v1")
+            database.record(home, where)
             ledger = cls(home, conn, origin, Verifier(origin, key.public), clock)
             ledger._signer = Signer(origin, key)
             ledger.append_one(genesis)
         except BaseException:
-            for name_ in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", KEY_NAME):
+            for name_ in (KEY_NAME, NEXT_KEY_NAME):
                 (home / name_).unlink(missing_ok=True)
+            database.discard(home, where)
             raise
         return ledger
 
     @classmethod
-    def open(cls, home: Path | None = None, *, clock: Clock = utc_now, readonly: bool = False) -> Ledger:
-        """Open an existing ledger home. Raises ``ConfigError`` if there is none."""
+    def open(
+        cls,
+        home: Path | None = None,
+        *,
+        clock: Clock = utc_now,
+        readonly: bool = False,
+        db: str | None = None,
+    ) -> Ledger:
+        """Open an existing ledger home (its database: ``db``, ``$PROVENANCE_DB``, the URL
+        recorded in the home, or ``ledger.db``). Raises ``ConfigError`` if there is none."""
         home = home or default_home()
-        path = home / DB_NAME
-        if not path.exists():
-            raise ConfigError(f"no ledger at {home}: run 'provenance init --home {home}' first")
-        conn = store.connect(path, readonly=readonly)
+        conn, path = database.open_existing(home, db, readonly=readonly)
         origin = store.get_meta(conn, "origin")
         row = store.entry_row(conn, 0)
         if origin is None or row is None:
-            raise ConfigError(f"{path} is not an initialised ledger")
-        try:
+            raise ConfigError(f"{database.describe(path)} is not an initialised ledger")
+        try:  # the key that signed genesis; ``verifier`` follows the operator's rotations
             genesis = json.loads(row[0])["statement"]["body"]
             verifier = Verifier(origin, PublicKey.from_b64(genesis["key"]))
         except (ValueError, KeyError, TypeError, LedgerError) as e:
             raise IntegrityError(
-                f"entry 0 (genesis) of {path} is damaged ({e}); run provenance verify", field="seq"
+                f"entry 0 (genesis) of {database.describe(path)} is damaged ({e}); run provenance verify",
+                field="seq",
             ) from e
         return cls(home, conn, origin, verifier, clock)
 
@@ -206,20 +229,64 @@ class Ledger:
         self.close()
 
     @property
+    def verifier(self) -> Verifier:
+        """The operator's current checkpoint key, from its key events (SPEC §6)."""
+        return self.verifier_at(None)
+
+    def verifier_at(self, size: int | None) -> Verifier:
+        """The operator key that signs the checkpoint of tree ``size`` (default: the next one):
+        a rotation at seq r is signed by the old key, checkpoints of size > r by the new."""
+        active = identity.keys_at(identity.operator_keys(self.conn), size)
+        if not active:
+            return self._genesis_verifier
+        chosen = active[0]
+        if chosen not in self._verifiers:
+            self._verifiers[chosen] = Verifier(self.origin, PublicKey.from_b64(chosen))
+        return self._verifiers[chosen]
+
+    @property
     def signer(self) -> Signer:
-        """The operator's checkpoint signer, loaded on first use (the key never leaves here)."""
-        if self._signer is None:
+        """The operator's checkpoint signer, loaded on first use (the key never leaves here).
+
+        After an operator rotation (here or by another process) the key file is read again:
+        it must hold the operator's current key."""
+        active = identity.keys_at(identity.operator_keys(self.conn), None) or [
+            self._genesis_verifier.public.b64
+        ]
+        if self._signer is not None and self._signer.key.public.b64 in active:
+            return self._signer
+        offered = [self._offered[k] for k in active if k in self._offered]
+        if not offered:
             source = store.get_meta(self.conn, MIRROR_OF)
             if source is not None and not (self.home / KEY_NAME).exists():
                 raise ReadOnlyMirror(
                     f"this ledger is a read-only mirror of {source}: it holds no operator key,"
                     " so it cannot append or sign; the operator's own server can"
                 )
-            key = PrivateKey.load(self.home / KEY_NAME, strict_mode=True)
-            if key.public != self.verifier.public:
-                raise ConfigError(f"{self.home / KEY_NAME} is not the key that signed genesis")
-            self._signer = Signer(self.origin, key)
+        key = offered[0] if offered else PrivateKey.load(self.home / KEY_NAME, strict_mode=True)
+        if key.public.b64 not in active:
+            raise ConfigError(
+                f"{self.home / KEY_NAME} is not a current operator key:"
+                " after the operator's rotation the home holds its new key"
+            )
+        self._signer = Signer(self.origin, key)
         return self._signer
+
+    def rotate_operator(self, envelope: Envelope, new_key: PrivateKey) -> Appended:
+        """Append the operator's own ``rotation``, signed by ``new_key`` (a committed next key),
+        then keep ``new_key`` as the home's operator key; the checkpoint of this very batch is
+        already signed with it (SPEC §6). The old key file is kept beside it, renamed."""
+        self._offered[new_key.public.b64] = new_key
+        try:
+            result = self.append_one(envelope)
+        finally:
+            self._offered.clear()
+        path = self.home / KEY_NAME
+        retired = self.home / f"operator-retired-{result.entry.seq}.key"
+        if path.exists():
+            os.replace(path, retired)
+        new_key.save(path)
+        return result
 
     @property
     def operator_key(self) -> PrivateKey:
@@ -299,6 +366,7 @@ class Ledger:
                         pool.add(i, public, envelope.statement.message, envelope.sig)
 
                 try:
+                    self._check_operator_rotation(envelope)
                     with store.savepoint(conn):
                         rules.apply(
                             conn,
@@ -336,6 +404,18 @@ class Ledger:
                 )
                 store.insert_checkpoint(conn, size, checkpoint.checkpoint.root, checkpoint.note)
         return Batch(results, checkpoint)
+
+    def _check_operator_rotation(self, envelope: Envelope) -> None:
+        """The operator's rotation is appended only where one of its new keys is at hand:
+        the batch's checkpoint is signed with it."""
+        st = envelope.statement
+        operator_rotation = st.type == "rotation" and st.body.get("party") == identity.OPERATOR
+        if operator_rotation and not any(k in self._offered for k in st.body["keys"]):
+            raise OperatorKeyUnavailable(
+                "the operator's rotation is appended where its new key is:"
+                " run provenance party rotate operator --key NEXTFILE in the ledger home",
+                field="statement.body.keys",
+            )
 
     def append_one(self, envelope: Envelope) -> Appended:
         """Append one envelope; raise its refusal."""
@@ -562,6 +642,10 @@ class Ledger:
 
     def iter_entries(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes, bytes]]:
         return store.iter_entries(self.conn, start, end)
+
+
+class OperatorKeyUnavailable(LedgerError):
+    status, code = 403, "operator-key-unavailable"
 
 
 class _SignaturesFailed(Exception):

@@ -1,6 +1,8 @@
 """Write statements in the domain's words: used by the demo, the benchmarks and the tests.
 
-``Builder`` wraps a ``Ledger`` and a key per party it registers. Each method signs one
+``Builder`` wraps a ``Ledger`` and, per party it registers, its current key and its next
+keys (SPEC v2: a party incepts itself with its own key and commits to its next keys; the
+operator admits it). Each method signs one
 statement with the right party's key and appends it, returning the entry's seq; with
 ``batch()`` the statements are collected and appended in one transaction instead.
 """
@@ -13,10 +15,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ledger.core.ledger import Ledger, format_time
+from ledger.core.ledger import NEXT_KEY_NAME, Ledger, format_time
 from ledger.crypto.keys import PrivateKey
 from ledger.errors import LedgerError
 from ledger.model.fields import ILO_INDICATORS
+from ledger.model.identity import digest
 from ledger.model.statements import Envelope, sign
 
 Line = tuple[str, str, str]  # (lot, amount, unit)
@@ -30,6 +33,12 @@ class Builder:
         self.seed = seed
         self.issued_at = issued_at
         self.keys: dict[str, PrivateKey] = {"operator": ledger.operator_key}
+        self.next_keys: dict[str, list[PrivateKey]] = {}
+        next_file = ledger.home / NEXT_KEY_NAME
+        if next_file.exists():
+            self.next_keys["operator"] = [PrivateKey.load(next_file)]
+        self._incepted: dict[str, int] = {}
+        self._fresh = 0
         self._ids = itertools.count(1)
         self._batch: list[Envelope] | None = None
 
@@ -89,6 +98,14 @@ class Builder:
 
     # -- the domain -------------------------------------------------------------------
 
+    def next_key_for(self, party: str, n: int = 0) -> PrivateKey:
+        """A fresh key for ``party``'s next commitment (deterministic with a seed)."""
+        self._fresh += 1
+        if self.seed is None:
+            return PrivateKey.generate()
+        seed = hashlib.sha256(f"{self.seed}/{party}/next/{self._fresh}/{n}".encode()).digest()
+        return PrivateKey.from_seed(seed)
+
     def party(
         self,
         pid: str,
@@ -98,25 +115,116 @@ class Builder:
         *,
         os_id: str | None = None,
         gln: str | None = None,
+        domain: str | None = None,
         keys: Iterable[PrivateKey] | None = None,
+        next_keys: Iterable[PrivateKey] | None = None,
     ) -> int:
-        """Register ``pid`` (generating its key unless ``keys`` is given)."""
-        keys = list(keys) if keys is not None else [self.key_for(pid)]
-        if keys:
-            self.keys[pid] = keys[0]
-        identifiers = {k: v for k, v in (("os_id", os_id), ("gln", gln)) if v}
-        return self.emit(
-            "party",
-            "operator",
-            {
-                "party": pid,
-                "name": name,
-                "role": role,
-                "country": country,
-                "identifiers": identifiers,
-                "keys": [k.public.b64 for k in keys],
-            },
+        """Register ``pid`` as SPEC v2 does: its own ``inception`` (signed by its key, committing
+        to its next keys) and the operator's ``admission`` with ``role``. Returns the
+        inception's seq (-1 inside ``batch()``). Keys are generated unless given; the builder
+        keeps the party's current key and its next keys."""
+        seq = self.incept(
+            pid, name, role, country, os_id=os_id, gln=gln, domain=domain, keys=keys, next_keys=next_keys
         )
+        self.admit(pid, role, self._incepted[pid])
+        return seq
+
+    def incept(
+        self,
+        pid: str,
+        name: str,
+        role: str,
+        country: str,
+        *,
+        os_id: str | None = None,
+        gln: str | None = None,
+        domain: str | None = None,
+        keys: Iterable[PrivateKey] | None = None,
+        next_keys: Iterable[PrivateKey] | None = None,
+    ) -> int:
+        """The party's own inception, signed by its first key."""
+        keys = list(keys) if keys is not None else [self.key_for(pid)]
+        self.keys[pid] = keys[0]
+        nexts = list(next_keys) if next_keys is not None else [self.next_key_for(pid)]
+        self.next_keys[pid] = nexts
+        identifiers = {k: v for k, v in (("os_id", os_id), ("gln", gln), ("domain", domain)) if v}
+        self._incepted[pid] = self._next_seq()
+        return self.submit(
+            self.envelope(
+                "inception",
+                pid,
+                {
+                    "party": pid,
+                    "name": name,
+                    "role": role,
+                    "country": country,
+                    "identifiers": identifiers,
+                    "keys": [k.public.b64 for k in keys],
+                    "next": [digest(k.public.raw) for k in nexts],
+                },
+                keys[0],
+            )
+        )
+
+    def admit(self, pid: str, role: str, inception: int | None = None) -> int:
+        """The operator's admission of ``pid`` with ``role``."""
+        at = self._incepted[pid] if inception is None else inception
+        return self.emit("admission", "operator", {"party": pid, "inception": at, "role": role})
+
+    def suspend(self, pid: str, reason: str = "under investigation") -> int:
+        return self.emit("suspension", "operator", {"party": pid, "reason": reason})
+
+    def reinstate(self, pid: str, reason: str = "cleared") -> int:
+        return self.emit("reinstatement", "operator", {"party": pid, "reason": reason})
+
+    def profile(self, pid: str, name: str, country: str, identifiers: dict[str, str] | None = None) -> int:
+        return self.emit(
+            "profile", pid, {"party": pid, "name": name, "country": country, "identifiers": identifiers or {}}
+        )
+
+    def rotation_envelope(
+        self,
+        pid: str,
+        *,
+        reason: str = "scheduled",
+        compromised_since: int | None = None,
+        next_keys: Iterable[PrivateKey] | None = None,
+    ) -> tuple[Envelope, PrivateKey, list[PrivateKey]]:
+        """``pid``'s rotation to its committed next keys, signed by the first of them, with
+        fresh next keys: (envelope, new current key, new next keys). Changes nothing here."""
+        revealed = self.next_keys[pid]
+        nexts = list(next_keys) if next_keys is not None else [self.next_key_for(pid)]
+        body: dict[str, Any] = {
+            "party": pid,
+            "keys": [k.public.b64 for k in revealed],
+            "next": [digest(k.public.raw) for k in nexts],
+            "reason": reason,
+        }
+        if compromised_since is not None:
+            body["compromised_since"] = compromised_since
+        return self.envelope("rotation", pid, body, revealed[0]), revealed[0], nexts
+
+    def rotate(
+        self,
+        pid: str,
+        *,
+        reason: str = "scheduled",
+        compromised_since: int | None = None,
+        next_keys: Iterable[PrivateKey] | None = None,
+    ) -> int:
+        """Rotate ``pid`` (the operator too) to its committed next keys; keep the new ones."""
+        envelope, key, nexts = self.rotation_envelope(
+            pid, reason=reason, compromised_since=compromised_since, next_keys=next_keys
+        )
+        if pid == "operator":
+            seq = self.ledger.rotate_operator(envelope, key).entry.seq
+        else:
+            seq = self.submit(envelope)
+        self.keys[pid], self.next_keys[pid] = key, nexts
+        return seq
+
+    def _next_seq(self) -> int:
+        return self.ledger.size + (len(self._batch) if self._batch is not None else 0)
 
     def origin(
         self,

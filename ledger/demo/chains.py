@@ -7,8 +7,9 @@
   cooperative's audit failed, finding that workers' identity documents were retained;
   the chocolate factory's audit passed with conditions.
 
-Parties and places are invented but typical of each chain. Party keys are saved in
-``<home>/party-keys/`` so a user can sign more statements as any demo party.
+Parties and places are invented but typical of each chain. Party keys (and each
+party's next key, ``<party>.next.key``) are saved in ``<home>/party-keys/`` so a user can
+sign more statements as any demo party.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def build_demo(home: Path, base_url: str = "http://127.0.0.1:8000") -> list[dict
         for party, key in b.keys.items():
             if party != "operator":
                 key.save(keys / f"{party}.key")
+                for n, next_key in enumerate(b.next_keys[party]):
+                    next_key.save(keys / f"{party}.next{n or ''}.key")
     finally:
         ledger.close()
     for p in products:
@@ -64,6 +67,7 @@ DEMO_FILES = {
     "ledger.db-wal",
     "ledger.db-shm",
     "operator.key",
+    "operator-next.key",
     "party-keys",
     "witnesses",
     "demo-witnesses",

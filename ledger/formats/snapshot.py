@@ -75,10 +75,19 @@ class Snapshot:
         return sorted((s for s in self.report.steps if s["kind"] in kinds), key=lambda s: s["seq"])
 
 
-def take(ledger: Any, gtin: str, batch: str, *, base: str | None = None, at: str | None = None) -> Snapshot:
+def take(
+    ledger: Any,
+    gtin: str,
+    batch: str,
+    *,
+    base: str | None = None,
+    at: str | None = None,
+    limit: int | None = None,
+) -> Snapshot:
     """The trace of ``(gtin, batch)`` against the latest checkpoint. Raises what
-    ``collect`` raises: ``InvalidField`` for a malformed GTIN or batch, ``NotFound``."""
-    report, source, checkpoint = collect(ledger, gtin, batch, at=at)
+    ``collect`` raises: ``InvalidField`` for a malformed GTIN or batch, ``NotFound``,
+    ``TraceTooLarge`` over ``limit`` entries."""
+    report, source, checkpoint = collect(ledger, gtin, batch, at=at, limit=limit)
     identifiers = {p: r.get("identifiers", {}) for p, r in report.parties.items()}
     names = Names(base_url(ledger.origin, base), identifiers)
     return Snapshot(

@@ -23,6 +23,7 @@ from typing import Any
 
 from ledger import errors as E
 from ledger.crypto.keys import PublicKey
+from ledger.model import identity
 from ledger.model.fields import parse_timestamp
 from ledger.model.statements import Envelope, Statement
 
@@ -34,7 +35,7 @@ SIGNERS: dict[str, frozenset[str]] = {
     "shipment": frozenset({"farm", "mine", "processor", "manufacturer", "trader", "brand"}),
     "product": frozenset({"brand"}),
 }
-NOT_REVOCABLE = ("genesis", "party", "revocation")
+NOT_REVOCABLE = (*identity.IDENTITY_TYPES, "revocation")
 
 
 def dec(text: str) -> Decimal:
@@ -53,13 +54,14 @@ def a(role: str) -> str:
 
 
 class IssuerCache:
-    """Issuers' roles and keys, read once per transaction (a party statement clears it).
+    """Issuers' roles, standing and keys, read once per transaction (identity statements
+    clear it).
 
     Make a new one for each transaction: another process may register keys in between.
     """
 
     def __init__(self) -> None:
-        self.roles: dict[str, str] = {}
+        self.roles: dict[str, tuple[str, int | None, int | None]] = {}
         self.keys: dict[tuple[str, str], list[tuple[str, int | None]]] = {}
         self.parsed: dict[str, PublicKey] = {}
 
@@ -88,12 +90,58 @@ def apply(
     """
     st = envelope.statement
     if st.type == "genesis":
-        _genesis(conn, seq, envelope)
+        identity.genesis(conn, seq, envelope)
+        _link(conn, seq, "party", identity.OPERATOR)
         return
     cache = cache if cache is not None else IssuerCache()
-    role = _issuer_role(conn, st.issuer, cache)
-    # Replay before keys: a client retrying an envelope that landed gets its seq (409) even
-    # if the key that signed it has been rotated since. (issuer, id) pairs are public anyway.
+    if st.type == "inception":
+        role, admitted, suspended = "", None, None
+    else:
+        role, admitted, suspended = _issuer(conn, st.issuer, cache)
+    _claim_id(conn, seq, st)
+    if st.type == "inception":
+        identity.check_signature(envelope, identity.inception_key(conn, envelope), verified_key, defer)
+    elif st.type == "rotation":
+        identity.check_signature(envelope, identity.rotation_key(conn, envelope), verified_key, defer)
+    else:
+        _check_key(conn, envelope, verified_key, defer, cache)
+    # Both are "YYYY-MM-DDTHH:MM:SS…Z": equal-width prefixes compare as times, and only a
+    # statement issued after the ledger's clock needs the exact comparison.
+    if st.issued_at[:19] > recorded_at[:19] and (
+        parse_timestamp(st.issued_at) > parse_timestamp(recorded_at) + CLOCK_SKEW
+    ):
+        raise E.ClockSkew(
+            f"{st.issued_at} is more than 5 minutes after the ledger's clock ({recorded_at})",
+            field="statement.issued_at",
+        )
+    if st.type != "inception":
+        identity.require_standing(st, admitted, suspended)
+    if st.type in identity.IDENTITY_TYPES:
+        cache.clear()
+        IDENTITY_HANDLERS[st.type](conn, seq, st, role)
+        _link(conn, seq, "party", st.body["party"])
+    else:
+        if "corrects" in st.body:
+            _check_correction(conn, seq, st)
+        HANDLERS[st.type](conn, seq, st, role)
+    _link(conn, seq, "party", st.issuer)
+
+
+def _check_correction(conn: sqlite3.Connection, seq: int, st: Statement) -> None:
+    """SPEC §6: ``corrects`` names a revoked entry of the same issuer, before this one."""
+    target, field = st.body["corrects"], "statement.body.corrects"
+    row = conn.execute("SELECT issuer FROM entries WHERE seq = ?", (target,)).fetchone()
+    if row is None or target >= seq:
+        raise E.UnknownEntry(f"entry {target} does not exist (yet)", field=field)
+    if row[0] != st.issuer:
+        raise E.RevocationNotAllowed(f"entry {target} was signed by {row[0]}, not {st.issuer}", field=field)
+    if conn.execute("SELECT 1 FROM revocations WHERE target = ?", (target,)).fetchone() is None:
+        raise E.RuleViolation(f"entry {target} is not revoked: revoke it before correcting it", field=field)
+
+
+def _claim_id(conn: sqlite3.Connection, seq: int, st: Statement) -> None:
+    """Replay before keys: a client retrying an envelope that landed gets its seq (409) even
+    if the key that signed it has been rotated since. (issuer, id) pairs are public anyway."""
     try:
         conn.execute(
             "INSERT INTO statement_ids (issuer, stmt_id, seq) VALUES (?, ?, ?)",
@@ -108,32 +156,19 @@ def apply(
             field="statement.id",
             seq=existing[0],
         ) from None
-    _check_key(conn, envelope, verified_key, defer, cache)
-    # Both are "YYYY-MM-DDTHH:MM:SS…Z": equal-width prefixes compare as times, and only a
-    # statement issued after the ledger's clock needs the exact comparison.
-    if st.issued_at[:19] > recorded_at[:19] and (
-        parse_timestamp(st.issued_at) > parse_timestamp(recorded_at) + CLOCK_SKEW
-    ):
-        raise E.ClockSkew(
-            f"{st.issued_at} is more than 5 minutes after the ledger's clock ({recorded_at})",
-            field="statement.issued_at",
-        )
-    if st.type == "party":
-        cache.clear()
-    HANDLERS[st.type](conn, seq, st, role)
-    if st.type == "party":
-        cache.clear()
-    _link(conn, seq, "party", st.issuer)
 
 
-def _issuer_role(conn: sqlite3.Connection, issuer: str, cache: IssuerCache) -> str:
-    role = cache.roles.get(issuer)
-    if role is None:
-        row = conn.execute("SELECT role FROM parties WHERE id = ?", (issuer,)).fetchone()
+def _issuer(conn: sqlite3.Connection, issuer: str, cache: IssuerCache) -> tuple[str, int | None, int | None]:
+    found = cache.roles.get(issuer)
+    if found is None:
+        row = conn.execute("SELECT role, admitted, suspended FROM parties WHERE id = ?", (issuer,)).fetchone()
         if row is None:
-            raise E.UnknownIssuer(f"{issuer!r} is not a registered party", field="statement.issuer")
-        role = cache.roles[issuer] = str(row[0])
-    return role
+            raise E.UnknownIssuer(
+                f"{issuer!r} is not a registered party (a party starts with its own inception)",
+                field="statement.issuer",
+            )
+        found = cache.roles[issuer] = (str(row[0]), row[1], row[2])
+    return found
 
 
 def _check_key(
@@ -162,13 +197,7 @@ def _check_key(
     key = cache.parsed.get(active[0])
     if key is None:
         key = cache.parsed[active[0]] = PublicKey.from_b64(active[0])
-    if defer is not None:
-        defer(key.raw)
-    elif verified_key != key.raw:
-        try:
-            envelope.verify(key)
-        except E.BadSignature as e:
-            raise E.BadSignature(e.message, field="signature.sig") from e
+    identity.check_signature(envelope, key, verified_key, defer)
 
 
 def verify_pending(conn: sqlite3.Connection, envelope: Envelope) -> bytes | None:
@@ -177,7 +206,7 @@ def verify_pending(conn: sqlite3.Connection, envelope: Envelope) -> bytes | None
     Used to verify signatures before the write lock is taken; ``apply`` re-checks the key.
     """
     st = envelope.statement
-    if st.type == "genesis":
+    if st.type in identity.KEY_EVENTS:
         return None
     row = conn.execute(
         "SELECT public FROM keys WHERE party = ? AND key_id = ? AND until_seq IS NULL",
@@ -197,78 +226,6 @@ def _require_role(st: Statement, role: str) -> None:
 
 def _link(conn: sqlite3.Connection, seq: int, kind: str, value: str) -> None:
     conn.execute("INSERT OR IGNORE INTO links (kind, value, seq) VALUES (?, ?, ?)", (kind, value, seq))
-
-
-def _genesis(conn: sqlite3.Connection, seq: int, envelope: Envelope) -> None:
-    st = envelope.statement
-    if seq != 0:
-        raise E.RoleNotAllowed("a genesis statement can only be entry 0", field="statement.type")
-    if st.issuer != "operator":
-        raise E.RoleNotAllowed("the genesis issuer must be operator", field="statement.issuer")
-    key = PublicKey.from_b64(st.body["key"], "statement.body.key")
-    if envelope.key_id != key.key_id:
-        raise E.UnknownKey("genesis must be signed by the key it names", field="signature.key_id")
-    envelope.verify(key)
-    conn.execute(
-        "INSERT INTO parties (id, name, role, country, identifiers, first_seq, seq)"
-        " VALUES ('operator', ?, 'operator', '', '{}', ?, ?)",
-        (st.body["name"], seq, seq),
-    )
-    conn.execute(
-        "INSERT INTO keys (party, key_id, public, from_seq, until_seq) VALUES ('operator', ?, ?, ?, NULL)",
-        (key.key_id, key.b64, seq),
-    )
-    conn.execute("INSERT INTO statement_ids (issuer, stmt_id, seq) VALUES (?, ?, ?)", (st.issuer, st.id, seq))
-    _link(conn, seq, "party", "operator")
-
-
-def _party(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> None:
-    if role != "operator":
-        raise E.RoleNotAllowed("only the operator registers parties", field="statement.issuer")
-    b = st.body
-    pid = b["party"]
-    if pid == "operator":
-        raise E.InvalidField("the operator's record is set by genesis only", field="statement.body.party")
-    if b["role"] == "operator":
-        raise E.InvalidField("only one party is the operator", field="statement.body.role")
-    new_keys = {PublicKey.from_b64(k).key_id: k for k in b["keys"]}
-    for kid in new_keys:
-        other = conn.execute(
-            "SELECT party FROM keys WHERE key_id = ? AND party != ? LIMIT 1", (kid, pid)
-        ).fetchone()
-        if other:
-            raise E.RuleViolation(
-                f"key {kid} belongs to {other[0]}: every party has keys of its own",
-                field="statement.body.keys",
-            )
-    ident = json.dumps(b["identifiers"], sort_keys=True, separators=(",", ":"))
-    existing = conn.execute("SELECT first_seq FROM parties WHERE id = ?", (pid,)).fetchone()
-    if existing:
-        conn.execute(
-            "UPDATE parties SET name = ?, role = ?, country = ?, identifiers = ?, seq = ? WHERE id = ?",
-            (b["name"], b["role"], b["country"], ident, seq, pid),
-        )
-    else:
-        conn.execute(
-            "INSERT INTO parties (id, name, role, country, identifiers, first_seq, seq)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (pid, b["name"], b["role"], b["country"], ident, seq, seq),
-        )
-    active = {
-        r[0] for r in conn.execute("SELECT key_id FROM keys WHERE party = ? AND until_seq IS NULL", (pid,))
-    }
-    for kid in active - set(new_keys):
-        conn.execute(
-            "UPDATE keys SET until_seq = ? WHERE party = ? AND key_id = ? AND until_seq IS NULL",
-            (seq, pid, kid),
-        )
-    for kid, pub in new_keys.items():
-        if kid not in active:
-            conn.execute(
-                "INSERT INTO keys (party, key_id, public, from_seq, until_seq) VALUES (?, ?, ?, ?, NULL)",
-                (pid, kid, pub, seq),
-            )
-    _link(conn, seq, "party", pid)
 
 
 def _party_role(conn: sqlite3.Connection, pid: str, field: str) -> str:
@@ -443,7 +400,11 @@ def _revocation(conn: sqlite3.Connection, seq: int, st: Statement, role: str) ->
     if t_type in NOT_REVOCABLE:
         raise E.RevocationRefused(
             f"a {t_type} entry cannot be revoked"
-            + ("; register the party again instead" if t_type == "party" else ""),
+            + (
+                "; the party rotates its keys or the operator suspends it"
+                if t_type in identity.IDENTITY_TYPES
+                else ""
+            ),
             field=field,
         )
     done = conn.execute("SELECT seq FROM revocations WHERE target = ?", (target,)).fetchone()
@@ -504,8 +465,33 @@ def _unwind(
         conn.execute("UPDATE products SET revoked_by = ? WHERE seq = ?", (seq, target))
 
 
-HANDLERS = {
-    "party": _party,
+Handler = Callable[[sqlite3.Connection, int, Statement, str], None]
+
+
+def _operator_act(act: Callable[[sqlite3.Connection, int, Statement], None]) -> Handler:
+    def handler(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> None:
+        identity.require_operator(st, role)
+        act(conn, seq, st)
+
+    return handler
+
+
+def _own_act(act: Callable[[sqlite3.Connection, int, Statement], None]) -> Handler:
+    def handler(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> None:
+        act(conn, seq, st)
+
+    return handler
+
+
+IDENTITY_HANDLERS: dict[str, Handler] = {
+    "inception": _own_act(identity.inception),
+    "rotation": _own_act(identity.rotation),
+    "profile": _own_act(identity.profile),
+    "admission": _operator_act(identity.admission),
+    "suspension": _operator_act(identity.suspension),
+    "reinstatement": _operator_act(identity.reinstatement),
+}
+HANDLERS: dict[str, Handler] = {
     "labor-attestation": _attestation,
     "material-origin": _origin,
     "transformation": _transformation,

@@ -7,6 +7,7 @@ state (who may sign, custody, balances, replay) lives in ``rules``.
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import json
 import re
@@ -15,6 +16,7 @@ from typing import Any
 
 from ledger.crypto.canonical import MAX_SAFE_INTEGER, jcs, parse
 from ledger.crypto.keys import PublicKey, b64, statement_message, unb64
+from ledger.crypto.points import key_problem
 from ledger.errors import InvalidField, Malformed, MissingField, TooLarge, UnknownField, UnknownType
 from ledger.model import fields as f
 from ledger.tlog.merkle import leaf_hash
@@ -43,6 +45,25 @@ f.described(
 )
 
 
+def _new_key(value: Any, path: str) -> str:
+    """A key being introduced (SPEC §3): also a canonical point, not of small order."""
+    text = _key(value, path)
+    problem = key_problem(unb64(text, field=path, size=32))
+    if problem:
+        raise InvalidField(problem, field=path)
+    return text
+
+
+f.described(_new_key, f.schema_of(_key))
+
+ROTATION_REASONS = ("scheduled", "lost", "compromised")
+_domain = f.pattern(
+    re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"),
+    "a DNS domain name in lowercase (example.com)",
+)
+_issuer_id = f.pattern(re.compile(r"operator|[a-z0-9][a-z0-9-]{1,62}"), "a party id")
+
+
 _quantity_line = f.obj({"lot": (True, f.lot_id), "amount": (True, f.amount), "unit": (True, f.unit)})
 _output_line = f.obj(
     {
@@ -54,23 +75,64 @@ _output_line = f.obj(
 )
 _indicators = f.obj({name: (True, f.one_of(f.INDICATOR_VALUES)) for name in f.ILO_INDICATORS})
 
+_digests = f.array(
+    f.described(
+        f.sha256_hex,
+        {
+            **f.schema_of(f.sha256_hex),
+            "description": "a key digest: SHA-256 of the raw public key, lowercase hex",
+        },
+    ),
+    min_items=1,
+    max_items=4,
+    unique="",
+)
+_new_keys = f.array(_new_key, min_items=1, max_items=4, unique="")
+_identifiers = f.obj({"os_id": (False, f.os_id), "gln": (False, f.gln), "domain": (False, _domain)})
+_party_id = (True, f.slug)
+
 BODIES: dict[str, f.Validator] = {
     "genesis": f.obj(
-        {"origin": (True, f.text(200)), "name": (True, f.text(f.MAX_NAME)), "key": (True, _key)}
-    ),
-    "party": f.obj(
         {
-            "party": (True, f.slug),
+            "origin": (True, f.text(200)),
+            "name": (True, f.text(f.MAX_NAME)),
+            "key": (True, _new_key),
+            "next": (True, _digests),
+        }
+    ),
+    "inception": f.obj(
+        {
+            "party": _party_id,
             "name": (True, f.text(f.MAX_NAME)),
             "role": (True, f.role),
             "country": (True, f.country),
-            "identifiers": (
-                True,
-                f.obj({"os_id": (False, f.os_id), "gln": (False, f.gln)}),
-            ),
-            "keys": (True, f.array(_key, min_items=1, max_items=8, unique="")),
+            "identifiers": (True, _identifiers),
+            "keys": (True, _new_keys),
+            "next": (True, _digests),
         }
     ),
+    "admission": f.obj(
+        {"party": _party_id, "inception": (True, f.integer(0, 2**53 - 1)), "role": (True, f.role)}
+    ),
+    "rotation": f.obj(
+        {
+            "party": (True, _issuer_id),
+            "keys": (True, _new_keys),
+            "next": (True, _digests),
+            "reason": (True, f.one_of(ROTATION_REASONS)),
+            "compromised_since": (False, f.integer(0, 2**53 - 1)),
+        }
+    ),
+    "profile": f.obj(
+        {
+            "party": _party_id,
+            "name": (True, f.text(f.MAX_NAME)),
+            "country": (True, f.country),
+            "identifiers": (True, _identifiers),
+        }
+    ),
+    "suspension": f.obj({"party": _party_id, "reason": (True, f.text(f.MAX_TEXT))}),
+    "reinstatement": f.obj({"party": _party_id, "reason": (True, f.text(f.MAX_TEXT))}),
     "labor-attestation": f.obj(
         {
             "facility": (True, f.slug),
@@ -137,6 +199,43 @@ BODIES: dict[str, f.Validator] = {
         {"entry": (True, f.integer(0, MAX_SAFE_INTEGER)), "reason": (True, f.text(f.MAX_TEXT))}
     ),
 }
+# SPEC §6: a statement of the last seven types may name the revoked entry it replaces.
+CORRECTABLE = (
+    "labor-attestation",
+    "material-origin",
+    "transformation",
+    "shipment",
+    "receipt",
+    "product",
+    "revocation",
+)
+_corrects = f.described(
+    f.integer(0, 2**53 - 1),
+    {
+        "type": "integer",
+        "minimum": 0,
+        "description": "the seq of the revoked entry of the same issuer this statement replaces",
+    },
+)
+
+
+def _with_corrects(body: f.Validator) -> f.Validator:
+    """``body`` that may also carry ``corrects``."""
+
+    def check(value: Any, path: str) -> Any:
+        if isinstance(value, dict) and "corrects" in value:
+            _corrects(value["corrects"], f"{path}.corrects")
+            return body({k: v for k, v in value.items() if k != "corrects"}, path)
+        return body(value, path)
+
+    schema = copy.deepcopy(f.schema_of(body))
+    schema.setdefault("properties", {})["corrects"] = f.schema_of(_corrects)
+    return f.described(check, schema)
+
+
+for _kind in CORRECTABLE:
+    if _kind in BODIES:
+        BODIES[_kind] = _with_corrects(BODIES[_kind])
 TYPES = tuple(BODIES)
 
 
@@ -160,7 +259,7 @@ _statement_shape = f.obj(
     {
         "type": (True, f.text(64)),
         "id": (True, f.statement_id),
-        "issuer": (True, f.pattern(re.compile(r"operator|[a-z0-9][a-z0-9-]{1,62}"), "a party id")),
+        "issuer": (True, _issuer_id),
         "issued_at": (True, f.timestamp),
         "body": (True, f.described(lambda v, p: v, {"type": "object"})),
     }
@@ -186,6 +285,12 @@ def validate_statement(obj: Any, path: str = "statement") -> dict[str, Any]:
     body = obj["body"]
     if kind == "labor-attestation" and body["valid_until"] < body["audit_date"]:
         raise InvalidField("is before audit_date", field=f"{path}.body.valid_until")
+    if kind in ("inception", "admission") and body["role"] == "operator":
+        raise InvalidField("only one party is the operator", field=f"{path}.body.role")
+    if kind == "rotation" and "compromised_since" in body and body["reason"] != "compromised":
+        raise InvalidField(
+            "only a rotation for reason 'compromised' names one", field=f"{path}.body.compromised_since"
+        )
     if kind == "transformation":
         outputs = {o["lot"] for o in body["outputs"]}
         for i, line in enumerate(body["inputs"]):

@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ledger.store import cosignatures
 from ledger.tlog.merkle import Node
 
@@ -53,7 +51,8 @@ CREATE TABLE IF NOT EXISTS statement_ids (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS parties (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, country TEXT NOT NULL,
-    identifiers TEXT NOT NULL, first_seq INTEGER NOT NULL, seq INTEGER NOT NULL
+    identifiers TEXT NOT NULL, first_seq INTEGER NOT NULL, seq INTEGER NOT NULL,
+    admitted INTEGER, suspended INTEGER
 );
 CREATE TABLE IF NOT EXISTS keys (
     party TEXT NOT NULL, key_id TEXT NOT NULL, public TEXT NOT NULL,
@@ -61,6 +60,23 @@ CREATE TABLE IF NOT EXISTS keys (
     PRIMARY KEY (party, key_id, from_seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS keys_key_id ON keys (key_id);
+CREATE TABLE IF NOT EXISTS next_digests (
+    party TEXT NOT NULL, digest TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (party, digest)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS used_digests (
+    party TEXT NOT NULL, digest TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (party, digest)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS admissions (
+    seq INTEGER PRIMARY KEY, party TEXT NOT NULL, role TEXT NOT NULL, inception INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suspensions (
+    seq INTEGER PRIMARY KEY, party TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS disputed (
+    seq INTEGER PRIMARY KEY, party TEXT NOT NULL, key_id TEXT NOT NULL, rotation INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS lots (
     lot TEXT PRIMARY KEY, material TEXT NOT NULL, amount TEXT NOT NULL, unit TEXT NOT NULL,
     producer TEXT NOT NULL, seq INTEGER NOT NULL
@@ -93,6 +109,11 @@ DERIVED_TABLES: dict[str, str] = {
     "statement_ids": "issuer, stmt_id",
     "parties": "id",
     "keys": "party, key_id, from_seq",
+    "next_digests": "party, digest",
+    "used_digests": "party, digest",
+    "admissions": "seq",
+    "suspensions": "seq",
+    "disputed": "seq",
     "lots": "lot",
     "holdings": "lot, party",
     "links": "kind, value, seq",
@@ -119,8 +140,8 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    db = sqlite_utils.Database(conn)
-    db.executescript(RECORD_SCHEMA + DERIVED_SCHEMA + cosignatures.SCHEMA)
+    """Create the tables (on PostgreSQL the connection translates the script)."""
+    conn.executescript(RECORD_SCHEMA + DERIVED_SCHEMA + cosignatures.SCHEMA)
 
 
 @contextmanager

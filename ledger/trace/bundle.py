@@ -11,11 +11,13 @@ The signature is what stops a holder from dropping an inconvenient audit entry a
 re-deriving a clean verdict: the proofs show each entry is in the log, the operator vouches
 that the set is the one its ledger answered with.
 
-``verify_bundle`` trusts nothing the bundle claims. It checks the key, the checkpoint, the
-operator's signature, every entry's hash and proof and its issuer's signature (with the key
-the issuer had at that entry, from the registrations in the bundle), then re-derives the
-trace from the entries with the same ``trace.derive`` the live ledger uses and compares
-every claimed field with the derived one.
+``verify_bundle`` trusts nothing the bundle claims. It checks every entry's hash and proof,
+replays the key event logs of every issuer from the bundle (SPEC v2 §12: inceptions,
+rotations, admissions, suspensions, and the operator's own from genesis) and checks each
+entry's signature with the key its issuer had at that entry, then the checkpoint and the
+operator's signature with the operator key its key events give for the checkpoint's size,
+and finally re-derives the trace from the entries with the same ``trace.derive`` the live
+ledger uses and compares every claimed field with the derived one.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.crypto import canonical
-from ledger.crypto.keys import PublicKey, b64, unb64, verify_raw
+from ledger.crypto.keys import b64, unb64, verify_raw
 from ledger.errors import BadSignature, LedgerError, Malformed, NotFound, ProofError
+from ledger.model.keylog import KeyLog
 from ledger.model.statements import Entry
 from ledger.tlog import merkle
 from ledger.tlog.note import Checkpoint, SignedCheckpoint, Verifier
@@ -33,8 +36,8 @@ from ledger.trace.entries import EntrySet
 from ledger.trace.policy import Policy
 from ledger.trace.walk import TRACE_KEYS, TraceReport, collect, derive
 
-FORMAT = "provenance-trace/v1"
-BUNDLE_PREFIX = b"provenance-ledger/v1 bundle\n"
+FORMAT = "provenance-trace/v2"
+BUNDLE_PREFIX = b"provenance-ledger/v2 bundle\n"
 BUNDLE_KEYS = ("format", "origin", "vkey", "checkpoint", "entries", "policy")
 SIGNATURE_KEY = "operator_signature"
 
@@ -68,7 +71,8 @@ def build_bundle(
     if policy is None:
         policy = Policy.load(ledger.home)
     report, source, checkpoint = collect(ledger, gtin, batch, at=at, policy=policy, limit=limit)
-    # Signatures are checked against registrations: the bundle carries every issuer's.
+    # Signatures are checked against key event logs: the bundle carries every issuer's
+    # (with its admissions and suspensions), the operator's from genesis.
     issuers = {e.statement.issuer for e in source.entries.values()} | {"operator"}
     for issuer in sorted(issuers):
         source.registrations(issuer)
@@ -95,7 +99,7 @@ def build_bundle(
         **report.to_json(),
         "format": FORMAT,
         "origin": ledger.origin,
-        "vkey": ledger.verifier.to_text(),
+        "vkey": ledger.verifier_at(size).to_text(),
         "checkpoint": checkpoint.note,
         "entries": entries,
         "policy": policy.to_json(),
@@ -119,8 +123,10 @@ def verify_bundle(
 ) -> TraceReport:
     """Check ``bundle`` offline and return the trace re-derived from its entries.
 
-    ``vkey``: the operator's verifier key as published (note form); without it, the bundle's
-    own key is used, which proves only that whoever holds that key vouches for the bundle.
+    ``vkey``: the operator's verifier key as published (note form), its genesis key or any
+    later one: the bundle's operator key must be it or follow from it by the operator's
+    rotations in the bundle. Without it, the bundle's own key is used, which proves only
+    that whoever holds that key vouches for the bundle.
     ``witnesses``: a witness policy (C2SP tlog-policy) whose quorum must have cosigned the
     checkpoint, and whose ``log`` lines, if any, must hold the operator's key.
     Raises ``Malformed``, ``BadSignature``, ``ProofError``/``RootMismatch`` or
@@ -137,7 +143,7 @@ def verify_bundle(
     if bundle["format"] != FORMAT:
         raise Malformed(f"bundle format {bundle['format']!r} is not {FORMAT!r}", field="format")
     canonical.check_value(bundle)
-    verifier = _verifier(bundle, vkey)
+    verifier = _verifier(bundle)
     checkpoint = _checkpoint(bundle, verifier, witnesses)
     if checkpoint.origin != bundle["origin"]:
         raise Malformed(
@@ -153,7 +159,21 @@ def verify_bundle(
             field=SIGNATURE_KEY,
         ) from e
     entries = _entries(bundle["entries"], checkpoint.size, checkpoint.root)
-    _check_signatures(entries, verifier)
+    operator = _check_signatures(entries).parties["operator"]
+    if verifier.public not in operator.keys.values():
+        raise BadSignature(
+            "the bundle's verifier key is not the operator's key at its checkpoint, by the operator's"
+            " key events in the bundle",
+            field="vkey",
+        )
+    if vkey is not None:
+        pinned = Verifier.from_text(vkey)
+        if pinned.name != verifier.name or pinned.public.raw not in operator.ever:
+            raise BadSignature(
+                f"the bundle's verifier key {bundle['vkey']} is not the operator's key {vkey.strip()}"
+                " nor one that key's rotations lead to",
+                field="vkey",
+            )
     policy = Policy.from_json(bundle["policy"], "bundle policy")
     as_of = bundle["as_of"]
     if as_of is not None:
@@ -195,23 +215,19 @@ def _text(bundle: dict[str, Any], key: str) -> str:
 
 
 def _checkpoint(bundle: dict[str, Any], verifier: Verifier, witnesses: WitnessPolicy | None) -> Checkpoint:
-    """The bundle's checkpoint: signed by the operator, and cosigned as ``witnesses`` require."""
+    """The bundle's checkpoint: signed by the operator, and cosigned as ``witnesses`` require.
+    The one place a bundle's checkpoint is judged."""
     note = _text(bundle, "checkpoint")
     if witnesses is None:
         return SignedCheckpoint.open(note, verifier).checkpoint
     return witnesses.check(note, verifier).checkpoint
 
 
-def _verifier(bundle: dict[str, Any], pinned: str | None) -> Verifier:
+def _verifier(bundle: dict[str, Any]) -> Verifier:
     verifier = Verifier.from_text(_text(bundle, "vkey"))
     if verifier.name != bundle["origin"]:
         raise Malformed(
             f"verifier key name {verifier.name!r} is not the origin {bundle['origin']!r}", field="vkey"
-        )
-    if pinned is not None and Verifier.from_text(pinned) != verifier:
-        raise BadSignature(
-            f"the bundle's verifier key {bundle['vkey']} is not the operator's key {pinned.strip()}",
-            field="vkey",
         )
     return verifier
 
@@ -259,38 +275,21 @@ def _entries(items: Any, size: int, root: bytes) -> dict[int, Entry]:
     return out
 
 
-def _check_signatures(entries: dict[int, Entry], verifier: Verifier) -> None:
-    """Each entry is signed by its issuer with a key active at its seq (SPEC §6 ``party``)."""
+def _check_signatures(entries: dict[int, Entry]) -> KeyLog:
+    """Each entry is signed by its issuer with a key it had at its seq, by the key event logs
+    in the bundle replayed from genesis (SPEC §6, §12). Returns the replayed logs."""
     genesis = entries.get(0)
     if genesis is None or genesis.statement.type != "genesis":
         raise Malformed("the bundle lacks the genesis entry (seq 0)", field="entries")
-    if PublicKey.from_b64(genesis.statement.body["key"]) != verifier.public:
-        raise BadSignature("the genesis key is not the bundle's verifier key", field="vkey")
-    keys: dict[str, dict[str, PublicKey]] = {"operator": {verifier.public.key_id: verifier.public}}
+    keylog = KeyLog()
     for seq in sorted(entries):
-        e = entries[seq]
-        st = e.statement
-        active = keys.get(st.issuer)
-        if active is None:
-            raise Malformed(
-                f"entry {seq} is signed by {st.issuer}, whose registration is not in the bundle",
-                field="entries",
-            )
-        key = active.get(e.envelope.key_id)
-        if key is None:
-            raise BadSignature(
-                f"entry {seq}: key {e.envelope.key_id} was not an active key of {st.issuer} at that entry",
-                field="entries",
-            )
         try:
-            e.envelope.verify(key)
-        except BadSignature as err:
-            raise BadSignature(
-                f"entry {seq}: the signature of {st.issuer} does not verify", field="entries"
-            ) from err
-        if st.type == "party":
-            new = [PublicKey.from_b64(k) for k in st.body["keys"]]
-            keys[st.body["party"]] = {k.key_id: k for k in new}
+            keylog.verify(entries[seq])
+        except BadSignature:
+            raise
+        except LedgerError as e:
+            raise Malformed(e.message.replace(" here", " in the bundle"), field="entries") from e
+    return keylog
 
 
 def _difference(claimed: Any, derived: Any, path: str = "") -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ledger.errors import LedgerError
+from ledger.model.identity import IDENTITY_TYPES, OPERATOR
 from ledger.model.statements import Entry
 from ledger.store import sqlite as store
 
@@ -95,7 +96,7 @@ class EntrySet:
                 put(self._shipments, b["lot"], e)
             elif kind == "labor-attestation":
                 put(self._attestations, b["facility"], e)
-            elif kind == "party":
+            elif kind in IDENTITY_TYPES and kind != "genesis":
                 put(self._registrations, b["party"], e)
             elif kind == "genesis":
                 put(self._registrations, "operator", e)
@@ -140,7 +141,8 @@ class EntrySet:
         return self._attestations.get(party, [])
 
     def registrations(self, party: str) -> list[Entry]:
-        """The party's ``party`` entries (the operator's: genesis), oldest first."""
+        """The party's key event log, admissions, profiles and suspensions (the operator's:
+        genesis and its rotations), oldest first."""
         self._fetch("registrations", party, lambda x: x.registrations(party))
         return self._registrations.get(party, [])
 
@@ -193,16 +195,19 @@ class LedgerLoader:
         return self._seqs("SELECT seq FROM attestations WHERE facility = ? AND seq < ?", party)
 
     def registrations(self, party: str) -> list[int]:
-        row = self.conn.execute("SELECT first_seq, seq FROM parties WHERE id = ?", (party,)).fetchone()
+        """The identity entries about ``party`` (each links the party it is about; the
+        operator's own acts about others link it as their issuer, so for the operator only
+        its own key events and profiles count)."""
+        row = self.conn.execute("SELECT first_seq FROM parties WHERE id = ?", (party,)).fetchone()
         if row is None or row[0] >= self.size:
             return []
-        if row[0] == row[1]:
-            return [int(row[0])]
+        kinds = ("genesis", "rotation", "profile") if party == OPERATOR else IDENTITY_TYPES
         return self._seqs(
-            "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq WHERE l.kind = 'party' AND "
-            "l.value = ? AND l.seq >= ? AND e.type IN ('party', 'genesis') AND l.seq < ?",
+            "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq WHERE l.kind = 'party' AND l.value = ?"
+            f" AND l.seq >= ? AND e.type IN ({','.join('?' * len(kinds))}) AND l.seq < ?",
             party,
             int(row[0]),
+            *kinds,
         )
 
     def revocations(self, targets: list[int]) -> list[int]:

@@ -23,10 +23,20 @@ from typing import Any
 
 from ledger.errors import InvalidField, NotFound
 from ledger.model import fields
+from ledger.model.keylog import KeyLog, PartyState
 from ledger.model.statements import Entry
 from ledger.store import sqlite as store
 from ledger.trace.asof import checkpoint_as_of
-from ledger.trace.compliance import SERIOUS, Attestation, Finding, Step, judge, origin_findings, verdict
+from ledger.trace.compliance import (
+    ATTENTION,
+    SERIOUS,
+    Attestation,
+    Finding,
+    Step,
+    judge,
+    origin_findings,
+    verdict,
+)
 from ledger.trace.entries import EntrySet, LedgerLoader
 from ledger.trace.policy import Policy
 
@@ -135,29 +145,44 @@ class Walk:
     # -- parties ------------------------------------------------------------------------
 
     def record(self, party: str, before: int | None = None) -> dict[str, Any]:
-        """The party's registration in force before entry ``before`` (default: the latest)."""
-        regs = [e for e in self.src.registrations(party) if before is None or e.seq < before]
+        """The party's profile and role in force before entry ``before`` (default: the latest),
+        from its inception, admissions and profiles."""
         self.named.add(party)
-        if not regs:
+        state = self.party_state(party, before)
+        if state is None:
             return {"name": party, "role": "unknown", "country": "", "identifiers": {}}
-        b = regs[-1].statement.body
-        if regs[-1].statement.type == "genesis":
-            return {"name": b["name"], "role": "operator", "country": "", "identifiers": {}}
-        return {
-            "name": b["name"],
-            "role": b["role"],
-            "country": b["country"],
-            "identifiers": b["identifiers"],
-        }
+        return state.to_json()
+
+    def party_state(self, party: str, before: int | None = None) -> PartyState | None:
+        log = KeyLog()
+        for e in self.src.registrations(party):
+            if before is None or e.seq < before:
+                log.apply(e)
+        return log.parties.get(party)
 
     def name(self, party: str) -> str:
         return f"{self.record(party)['name']} ({party})"
 
     def is_revoked(self, e: Entry) -> bool:
+        """Revoked, or *disputed*: signed with a key that a later ``compromised`` rotation of
+        its issuer retired, at or after its ``compromised_since`` (SPEC §6). A disputed entry
+        counts as revoked by that rotation."""
         rev = self.src.revocation(e.seq)
+        if rev is None:
+            rev = self.disputing(e)
         if rev is not None:
             self.revoked[e.seq] = rev
         return rev is not None
+
+    def disputing(self, e: Entry) -> Entry | None:
+        """The ``compromised`` rotation that disputes ``e``, if any (from the key event log)."""
+        if e.statement.type in ("genesis", "inception", "rotation"):
+            return None
+        log = KeyLog()
+        for reg in self.src.registrations(e.statement.issuer):
+            log.apply(reg)
+        rot = log.disputed_by(e)
+        return self.src.entries.get(rot) if rot is not None else None
 
     # -- the walk -----------------------------------------------------------------------
 
@@ -392,6 +417,20 @@ class Walk:
         for target in sorted(self.revoked):
             rev, was = self.revoked[target], self.src.entries[target]
             self.record(rev.statement.issuer)
+            if rev.statement.type == "rotation":
+                self.findings.append(
+                    Finding(
+                        ATTENTION,
+                        "disputed-statement",
+                        was.statement.issuer,
+                        f"Entry {target} ({was.statement.type}) in the name of"
+                        f" {self.name(was.statement.issuer)} was signed with a key it reported"
+                        f" compromised in entry {rev.seq} (from entry"
+                        f" {rev.statement.body['compromised_since']} on): it is disputed and counts as"
+                        " revoked.",
+                        target,
+                    )
+                )
             corrections.append(
                 {
                     "revoked": target,

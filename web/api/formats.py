@@ -19,7 +19,7 @@ from ledger.formats.jws import MEDIA_TYPE as JWT_MEDIA_TYPE
 from ledger.formats.numbers import dumps
 from ledger.formats.snapshot import Snapshot, take
 from ledger.formats.untp import issue
-from web import digital_link
+from web import digital_link, tracing
 from web.handle import get_ledger
 from web.params import date_arg
 
@@ -32,7 +32,8 @@ def public_base() -> str:
 
 
 def snapshot(gtin: str, batch: str) -> Snapshot:
-    return take(get_ledger(), gtin, batch, base=public_base(), at=date_arg("at"))
+    """The batch's trace, bounded as the bundle is (413 ``trace-too-large``)."""
+    return take(get_ledger(), gtin, batch, base=public_base(), at=date_arg("at"), limit=tracing.trace_limit())
 
 
 def wants_epcis() -> bool:

@@ -199,11 +199,18 @@ SCHEMAS: dict[str, Any] = {
             "name": STR,
             "role": {"type": "string", "enum": list(ROLES)},
             "country": {"type": ["string", "null"]},
-            "identifiers": obj({"os_id": STR, "gln": STR}, [], extra=False),
+            "identifiers": obj({"os_id": STR, "gln": STR, "domain": STR}, [], extra=False),
             "first_seq": NAT,
             "seq": NAT,
             "keys": {"type": "array", "items": ref("Key")},
             "attestations": {"type": "array", "items": ref("Attestation")},
+            "admitted": {"type": ["integer", "null"], "minimum": 0},
+            "suspended": {"type": ["integer", "null"], "minimum": 0},
+            "history": {
+                "type": "array",
+                "items": obj({"seq": NAT, "type": STR}, extra=False),
+            },
+            "disputed": {"type": "array", "items": NAT},
             "attestations_next_after": next_after(" to this party's URL"),
         },
         extra=False,
@@ -398,7 +405,7 @@ SCHEMAS: dict[str, Any] = {
             ref("Trace"),
             obj(
                 {
-                    "format": {"const": "provenance-trace/v1"},
+                    "format": {"const": "provenance-trace/v2"},
                     "origin": STR,
                     "vkey": STR,
                     "checkpoint": STR,
@@ -644,6 +651,29 @@ def paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/parties/{id}/events": {
+            "get": {
+                "operationId": "getPartyEvents",
+                "summary": "the party's key event log, admissions, profiles and suspensions, each with"
+                " its canonical bytes and an inclusion proof against one checkpoint",
+                "parameters": [path_param("id", "party id", {"type": "string", "minLength": 1})],
+                "responses": {
+                    **ok(
+                        {
+                            "type": "object",
+                            "required": ["party", "checkpoint", "events"],
+                            "properties": {
+                                "party": STR,
+                                "checkpoint": STR,
+                                "events": {"type": "array", "items": ref("EntryView")},
+                            },
+                        }
+                    ),
+                    "404": error("no such party"),
+                    **DEFAULT,
+                },
+            }
+        },
         "/api/v1/trace/{gtin}/{batch}": {
             "get": {
                 "operationId": "getTrace",
@@ -780,6 +810,7 @@ def document() -> dict[str, Any]:
                 {
                     "400": error("not a GTIN, batch or date"),
                     "404": error("no such product batch or credential"),
+                    "413": error("the trace involves more entries than the server's limit"),
                     **DEFAULT,
                 },
             ),

@@ -115,6 +115,14 @@ def party(pid: str) -> Response:
     return jsonify(queries.party(get_ledger(), pid, after, limit))
 
 
+@bp.get("/api/v1/parties/<pid>/events")
+def party_events(pid: str) -> Response:
+    """The party's key event log, admissions and suspensions, each with its proof."""
+    from ledger.core.party_events import party_events as events
+
+    return jsonify(events(get_ledger(), pid))
+
+
 @bp.get("/api/v1/trace/<gtin>/<path:batch>")
 def trace(gtin: str, batch: str) -> Response:
     """The verifiable bundle (docs/trace-format.md). The batch is one percent-encoded segment."""

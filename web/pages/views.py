@@ -191,6 +191,7 @@ def _shopper(gtin: str, batch: str, canonical: str) -> Any:
             "entries": [{"seq": seq} for seq in sorted(source.entries)],
         }
         view = present.shopper_view(bundle)
+        view.verdict.points.extend(suspended_points(ledger, bundle))
         response = Response(
             render_template(
                 "product.html",
@@ -207,6 +208,31 @@ def _shopper(gtin: str, batch: str, canonical: str) -> Any:
         )
     response.headers["Vary"] = "Accept"
     return response
+
+
+def suspended_points(ledger: Any, trace: dict[str, Any]) -> list[Any]:
+    """A point on the shopper's page for each party on the journey the operator has suspended
+    (SPEC v2 §6): what it said before stands, but the shopper should know."""
+    from web.present.shopper import Point
+
+    ids = sorted(
+        {s["party"] for s in trace.get("steps", [])}
+        | {s.get("to") for s in trace.get("steps", []) if s.get("to")}
+    )
+    rows = store.query(
+        ledger.conn,
+        "SELECT id, suspended FROM parties WHERE suspended IS NOT NULL"
+        f" AND id IN ({','.join('?' * len(ids))})",
+        ids,
+    )
+    names = trace.get("parties", {})
+    return [
+        Point(
+            "warn",
+            f"{names.get(pid, {}).get('name', pid)} is suspended by the ledger's operator (entry {seq}).",
+        )
+        for pid, seq in rows
+    ]
 
 
 def _label(gtin: str, batch: str, canonical: str) -> Response:

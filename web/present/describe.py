@@ -5,6 +5,7 @@ checkpoint. (Anyone can redo both offline from the JSON; the page only shows the
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,38 @@ from ledger.tlog.note import SignedCheckpoint
 from web.present import words as w
 
 
+def _keys(count: int, what: str) -> str:
+    return f"{count} {what} key{'s' if count != 1 else ''}"
+
+
+def _a(role: str) -> str:
+    name = w.ROLE_NAME.get(role, role)
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+
+
+IDENTITY_SENTENCES: dict[str, Callable[[dict[str, Any], Callable[[str], str]], str]] = {
+    "inception": lambda b, n: (
+        f"{b.get('name')} registered itself as {_a(b.get('role', ''))} in {w.place(b.get('country'))},"
+        f" with {_keys(len(b.get('keys', [])), 'signing')} and {_keys(len(b.get('next', [])), 'next')}"
+        " committed to."
+    ),
+    "admission": lambda b, n: f"The operator admitted {n(b.get('party', ''))} as {_a(b.get('role', ''))}.",
+    "rotation": lambda b, n: (
+        f"{n(b.get('party', ''))} rotated to {_keys(len(b.get('keys', [])), 'new')} ({b.get('reason')})"
+        + (
+            f"; its statements from entry {b['compromised_since']} on under the old keys are disputed."
+            if "compromised_since" in b
+            else "."
+        )
+    ),
+    "profile": lambda b, n: (
+        f"{n(b.get('party', ''))} updated its profile: {b.get('name')}, {w.place(b.get('country'))}."
+    ),
+    "suspension": lambda b, n: f"The operator suspended {n(b.get('party', ''))}: {b.get('reason')}.",
+    "reinstatement": lambda b, n: f"The operator reinstated {n(b.get('party', ''))}: {b.get('reason')}.",
+}
+
+
 def describe(statement: dict[str, Any], names: dict[str, str]) -> str:
     """One sentence saying what a statement declares."""
     b, t = statement.get("body", {}), statement.get("type")
@@ -28,14 +61,8 @@ def describe(statement: dict[str, Any], names: dict[str, str]) -> str:
 
     if t == "genesis":
         return f"The ledger {b.get('origin')} was created by {b.get('name')}."
-    if t == "party":
-        role = w.ROLE_NAME.get(b.get("role", ""), "")
-        article = "an" if role[:1] in "aeiou" else "a"
-        keys = len(b.get("keys", []))
-        return (
-            f"The operator registered {b.get('name')} as {article} {role} in "
-            f"{w.place(b.get('country'))}, with {keys} signing key{'s' if keys != 1 else ''}."
-        )
+    if t in IDENTITY_SENTENCES:
+        return IDENTITY_SENTENCES[t](b, n)
     if t == "labor-attestation":
         by = (
             "assessed itself"
@@ -91,6 +118,11 @@ def check_signature(ledger: Ledger, entry: Entry) -> Check:
     st = entry.statement
     if st.type == "genesis":
         key_b64 = st.body["key"]
+    elif st.type in ("inception", "rotation"):  # signed by one of the keys it sets
+        own = [k for k in st.body["keys"] if PublicKey.from_b64(k).key_id == entry.envelope.key_id]
+        if not own:
+            return Check(False, f"key {entry.envelope.key_id} is not among the keys this {st.type} sets")
+        key_b64 = own[0]
     else:
         rows = store.query(
             ledger.conn,
@@ -112,7 +144,8 @@ def check_inclusion(ledger: Ledger, view: dict[str, Any]) -> Check:
     """Recompute the Merkle root from the entry's hash and proof; compare with the checkpoint,
     itself verified with the operator's key."""
     try:
-        cp = SignedCheckpoint.open(view["checkpoint"], ledger.verifier).checkpoint
+        size = view["inclusion_proof"]["tree_size"]
+        cp = SignedCheckpoint.open(view["checkpoint"], ledger.verifier_at(size)).checkpoint
         proof = view["inclusion_proof"]
         leaf = merkle.leaf_hash(base64.b64decode(view["canonical"]))
         merkle.verify_inclusion(

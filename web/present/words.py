@@ -56,7 +56,12 @@ OUTCOME_NAME = {"pass": "passed", "conditional": "passed with conditions", "fail
 
 TYPE_NAME = {
     "genesis": "Ledger created",
-    "party": "Party registered",
+    "inception": "Party incepted",
+    "admission": "Party admitted",
+    "rotation": "Keys rotated",
+    "profile": "Profile updated",
+    "suspension": "Party suspended",
+    "reinstatement": "Party reinstated",
     "labor-attestation": "Labour audit",
     "material-origin": "Raw material produced",
     "transformation": "Processing",

@@ -132,8 +132,13 @@ func openCheckpoint(c vcase) (string, []string, error) {
 		return "", nil, err
 	}
 	lines := strings.Split(strings.TrimSuffix(n.Text, "\n"), "\n")
-	if len(lines) != 3 || lines[0] != v.Name() {
+	if len(lines) < 3 || lines[0] != v.Name() {
 		return "", nil, errors.New("not a checkpoint of this log")
+	}
+	for _, ext := range lines[3:] {
+		if ext == "" {
+			return "", nil, errors.New("empty extension line")
+		}
 	}
 	if _, err := strconv.ParseUint(lines[1], 10, 63); err != nil {
 		return "", nil, err

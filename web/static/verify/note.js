@@ -62,12 +62,12 @@ export function splitNote(note, field = "checkpoint") {
   return { text, sigs };
 }
 
-/** Parse a C2SP tlog-checkpoint body. SPEC §8: no extension lines. */
+/** Parse a C2SP tlog-checkpoint body: origin, size, root, then optional non-empty extension
+ * lines (ours carry none, SPEC §8; like the Python and Go readers, they are allowed). */
 export function parseCheckpoint(text, field = "checkpoint") {
   const lines = text.slice(0, -1).split("\n");
-  if (lines.length !== 3) {
-    fail(lines.length < 3 ? "needs origin, size and root lines" : "carries extension lines, which SPEC §8 forbids", field);
-  }
+  if (lines.length < 3) fail("needs origin, size and root lines", field);
+  if (lines.slice(3).some((l) => !l)) fail("has an empty extension line", field);
   const [origin, sizeText, rootB64] = lines;
   if (!origin) fail("has an empty origin", field);
   if (!/^(0|[1-9][0-9]{0,15})$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) {
