@@ -465,6 +465,9 @@ def build_chain(home: Path) -> tuple[Any, dict[str, Any], list[bytes], int]:
         b.party("audit-a", "Alpine Audits", "auditor", "CH", keys=[key("audit-a next")])
     late = b.audit("audit-a", "make-a", standard="SA8000", audit_date="2026-02-20", valid_until="2027-02-20")
     b.product("brand-a", GTIN, BATCH, "Organic Tee", [("tee-1", "1000", "pcs")])
+    # the brand's policy knows how many shirts a kilogram makes, so the trace is compliant
+    sewing = {"process": "sewing", "input_unit": "kg", "output_unit": "pcs", "max": "4"}
+    (home / "policy.json").write_text(json.dumps({"yields": [sewing]}), encoding="utf-8")
     bundle = build_bundle(ledger, GTIN, BATCH)
     log = [ledger.entry(s).canonical for s in range(ledger.size)]
     return ledger, bundle, log, late

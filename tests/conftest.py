@@ -326,6 +326,9 @@ def product(stocked: dict[str, int], cast: Builder) -> dict[str, Any]:
         [("tee-1", "100", "pcs")],
         description="A plain white T-shirt.",
     )
+    # the brand's policy knows how many shirts a kilogram of yarn makes (docs/claims.md)
+    sewing = {"process": "sewing", "input_unit": "kg", "output_unit": "pcs", "max": "5"}
+    (b.ledger.home / "policy.json").write_text(json.dumps({"yields": [sewing]}), encoding="utf-8")
     return {"gtin": WEB_GTIN, "batch": WEB_BATCH, "seq": seq, "builder": b}
 
 

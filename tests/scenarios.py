@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,26 @@ class Chain:
         return self.b.ledger
 
 
+# The conversions of the T-shirt chain, bounded as a brand's policy would: without them the
+# knitting of yarn (kg) and label tape (m) into shirts (pcs) is an unbounded conversion.
+TEE_YIELDS = [
+    {"process": "knitting", "input_unit": "kg", "output_unit": "pcs", "max": "5"},
+    {"process": "knitting", "input_unit": "m", "output_unit": "pcs", "max": "10"},
+]
+
+
+# The bench product's conversions: yarn (kg) woven into fabric (m), fabric made into shirts.
+BENCH_YIELDS = [
+    {"process": "weaving", "input_unit": "kg", "output_unit": "m", "max": "6"},
+    {"process": "garment making", "input_unit": "m", "output_unit": "pcs", "max": "1"},
+]
+
+
+def write_policy(home: Path, **policy: object) -> None:
+    """``<home>/policy.json``: the T-shirt chain's yields and whatever else is given."""
+    (home / "policy.json").write_text(json.dumps({"yields": TEE_YIELDS, **policy}), encoding="utf-8")
+
+
 def audit(
     b: Builder,
     facility: str,
@@ -115,6 +136,10 @@ def tee_chain(
     400 m of label tape, an origin counted in metres.
     """
     clock = clock or Clock()
+    # Each step is recorded on its own date (SPEC §6: never before it, and not so long after
+    # that it is a late record); the product on the clock's day, as given.
+    start, on = clock.now, clock.set
+    on("2025-01-15")
     b = new_builder(home, clock)
     c = Chain(b, home, clock)
     s = c.seqs
@@ -122,6 +147,7 @@ def tee_chain(
         b.party(pid, name, role, ctry if pid != FARM else country)
     for f in audited:
         s[f"audit:{f}"] = audit(b, f)
+    on("2025-03-01")
     s["origin"] = b.origin(
         FARM,
         "COT-1",
@@ -133,6 +159,7 @@ def tee_chain(
         produced_on="2025-03-01",
         certifications=["GOTS"],
     )
+    on("2025-03-10")
     s["ship:farm"] = b.ship(FARM, "COT-1", "1000", "kg", MILL, "2025-03-10")
     inputs = [("COT-1", "1000", "kg")]
     if second_origin:
@@ -146,11 +173,14 @@ def tee_chain(
             region="Amreli",
             produced_on="2025-02-20",
         )
+        on("2025-03-12")
         s["ship:farm2"] = b.ship(FARM2, "COT-2", "400", "kg", MILL, "2025-03-12")
         inputs = [("COT-1", "600", "kg"), ("COT-2", "400", "kg")]
+    on("2025-04-01")
     s["spin"] = b.transform(
         MILL, "spinning", "2025-04-01", inputs, [("YARN-1", "combed cotton yarn", "800", "kg")]
     )
+    on("2025-04-25")
     if trader is None:
         s["ship:mill"] = b.ship(MILL, "YARN-1", "800", "kg", KNITTER, "2025-04-15")
     elif trader == "only":
@@ -174,6 +204,7 @@ def tee_chain(
         )
         s["ship:labels"] = b.ship(LABELS, "LBL-1", "400", "m", KNITTER, "2025-03-20")
         knit_inputs.append(("LBL-1", "400", "m"))
+    on("2025-05-10")
     s["knit"] = b.transform(
         KNITTER,
         "knitting and sewing",
@@ -181,7 +212,10 @@ def tee_chain(
         knit_inputs,
         [("TEE-1", "organic cotton T-shirt", "2000", "pcs")],
     )
+    on("2025-05-20")
     s["ship:knitter"] = b.ship(KNITTER, "TEE-1", "2000", "pcs", BRAND, "2025-05-20")
+    clock.now = max(start, clock.now)
+    write_policy(home)
     s["product"] = b.product(
         BRAND,
         GTIN,
@@ -196,7 +230,8 @@ def tee_chain(
 def bench_product(b: Builder, tag: str = "bench") -> tuple[str, str]:
     """A product 6 tiers deep over 50 origin lots, appended in one batch; returns (gtin, batch).
 
-    Tiers: 0 the brand's batch, 1 garment making, 2 dyeing, 3 weaving, 4 spinning (fed by a
+    All its steps are dated within 90 days before 2025-06-01 (the default ``Clock``), so none
+    is a late record. Tiers: 0 the brand's batch, 1 garment making, 2 dyeing, 3 weaving, 4 spinning (fed by a
     trader), 5 ginning at 5 gins, 6 the 50 origin lots of 10 farms. Every facility holds a
     valid audit. ``tag`` prefixes every party and lot id, so one ledger can hold many.
     """
@@ -231,23 +266,23 @@ def bench_product(b: Builder, tag: str = "bench") -> tuple[str, str]:
                 "kg",
                 country="IN",
                 region="Gujarat",
-                produced_on="2025-02-01",
+                produced_on="2025-03-05",
             )
-            b.ship(farm, lot, "1000", "kg", gin, "2025-02-10")
+            b.ship(farm, lot, "1000", "kg", gin, "2025-03-07")
         for i, gin in enumerate(gins):
             lots = [(f"{t}-cot-{n}", "1000", "kg") for n in range(i, 50, 5)]
             b.transform(
                 gin,
                 "ginning",
-                "2025-02-20",
+                "2025-03-10",
                 lots,
                 [
                     (f"{t}-lint-{i}", "cotton lint", "3500", "kg"),
                     (f"{t}-seed-{i}", "cotton seed", "6500", "kg"),
                 ],
             )
-            b.ship(gin, f"{t}-lint-{i}", "3500", "kg", trader, "2025-03-01")
-            b.ship(trader, f"{t}-lint-{i}", "3500", "kg", spinner, "2025-03-05")
+            b.ship(gin, f"{t}-lint-{i}", "3500", "kg", trader, "2025-03-12")
+            b.ship(trader, f"{t}-lint-{i}", "3500", "kg", spinner, "2025-03-15")
         lint = [(f"{t}-lint-{i}", "3500", "kg") for i in range(5)]
         steps = [
             (

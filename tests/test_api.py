@@ -129,14 +129,17 @@ def test_entries_pages_cover_the_log_once(client: Any, ledger: Ledger, stocked: 
     "query, expect",
     [
         ("type=shipment", ["ship_cotton", "ship_yarn", "ship_tees", "ship_trader"]),
-        ("lot=yarn-1", ["spin", "ship_yarn", "sew"]),
+        # a shipment's receipt (right after it: "+1") names its lot and both parties
+        ("lot=yarn-1", ["spin", "ship_yarn", "ship_yarn+1", "sew"]),
         ("party=proc-a&type=transformation", ["spin"]),
-        ("party=trade-a", ["ship_trader"]),
+        ("party=trade-a", ["ship_trader", "ship_trader+1"]),
+        ("type=receipt&party=trade-a", ["ship_trader+1"]),
     ],
 )
 def test_entries_filters(client: Any, stocked: dict[str, int], query: str, expect: list[str]) -> None:
     page = client.get(f"/api/v1/entries?{query}").get_json()
-    assert [v["seq"] for v in page["entries"] if v["seq"] > 16] == [stocked[k] for k in expect]
+    want = [stocked[k.removesuffix("+1")] + k.endswith("+1") for k in expect]
+    assert [v["seq"] for v in page["entries"] if v["seq"] > 16] == want
     assert page["next_after"] is None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from scenarios import AUDITOR, FARM, KNITTER, MILL, Clock, audit, new_builder, tee_chain
+from scenarios import AUDITOR, FARM, KNITTER, MILL, TEE_YIELDS, Clock, audit, new_builder, tee_chain
 
 from ledger.cli.commands import main
 from ledger.crypto.canonical import jcs
@@ -35,6 +35,7 @@ def failing(tmp_path_factory: pytest.TempPathFactory) -> Any:
     (the one in force), plus a still later pass that was revoked: the bundle carries them all."""
     c = tee_chain(tmp_path_factory.mktemp("failing") / "h")
     c.seqs["fail"] = audit(c.b, MILL, audit_date="2025-03-20", outcome="fail", present=["debt_bondage"])
+    c.clock.set("2025-06-10")  # recorded on its date (SPEC §6)
     c.seqs["pass"] = audit(c.b, MILL, audit_date="2025-06-10", valid_until="2026-06-09")
     c.seqs["rev"] = c.b.revoke(AUDITOR, c.seqs["pass"], "issued in error")
     c.bundle = build_bundle(c.ledger, c.gtin, c.batch)  # type: ignore[attr-defined]
@@ -63,7 +64,7 @@ def test_bundle_verifies_and_rederives_the_trace(failing: Any) -> None:
     assert 0 in seqs  # genesis: the operator key
     assert {step["seq"] for step in bundle["steps"]} <= seqs
     assert bundle["format"] == "provenance-trace/v2"
-    assert bundle["policy"] == {"high_risk_regions": []}
+    assert bundle["policy"] == Policy.from_json({"yields": TEE_YIELDS}).to_json()
     assert all(e["inclusion_proof"]["tree_size"] == report.size for e in bundle["entries"])
     message = BUNDLE_PREFIX + jcs({k: v for k, v in bundle.items() if k != "operator_signature"})
     failing.ledger.verifier.public.verify(base64.b64decode(bundle["operator_signature"]), message)
@@ -158,7 +159,8 @@ def test_a_holder_cannot_drop_an_audit_and_rederive_a_clean_verdict(failing: Any
     bundle = copy.deepcopy(failing.bundle)
     drop_failed_audit(bundle, failing)
     entries = [Entry.from_canonical(base64.b64decode(e["canonical"])) for e in bundle["entries"]]
-    clean = derive(EntrySet(bundle["size"], None, entries), failing.gtin, failing.batch, Policy())
+    policy = Policy.from_json(bundle["policy"])
+    clean = derive(EntrySet(bundle["size"], None, entries), failing.gtin, failing.batch, policy)
     assert clean.verdict == "compliant"  # the earlier pass is in force without the failure
     bundle.update(clean.to_json())
     with pytest.raises(BadSignature, match="not signed by the operator"):

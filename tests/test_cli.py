@@ -120,7 +120,7 @@ def world(cli: Cli, inited: Verifier) -> Builder:
         b.party("farm-a", "Farm A", "farm", "IN")
         b.party("proc-a", "Proc A", "processor", "IN")
     b.origin("farm-a", "cot-1", "cotton", "100", "kg", country="IN", produced_on="2025-05-01")
-    b.ship("farm-a", "cot-1", "60", "kg", "proc-a", "2025-05-02")
+    b.ship("farm-a", "cot-1", "60", "kg", "proc-a", "2025-05-02")  # and proc-a's receipt
     b.transform("proc-a", "spinning", "2025-05-03", [("cot-1", "50", "kg")], [("yarn-1", "yarn", "40", "kg")])
     led.close()
     return b
@@ -369,7 +369,7 @@ def test_submit_exits_zero_when_all_are_appended(cli, inited, world):
     for line in lines:
         check_entry_view(line, inited)
     # each file is one batch with its own checkpoint
-    assert [line["inclusion_proof"]["tree_size"] for line in lines] == [11] * 3 + [14] * 3
+    assert [line["inclusion_proof"]["tree_size"] for line in lines] == [12] * 3 + [15] * 3
     assert cli.ok("verify", "--home", cli.home) == ""
 
 
@@ -414,7 +414,7 @@ def test_submit_goes_on_after_a_malformed_file(cli, inited, world):
 def test_verify_exit_codes(cli, world):
     done = cli("verify", "--home", cli.home)
     assert (done.returncode, done.stdout) == (0, "")
-    assert done.stderr.startswith("ok: 8 entries")
+    assert done.stderr.startswith("ok: 9 entries")
     with sqlite3.connect(cli.home / "ledger.db") as conn:
         canonical = conn.execute("SELECT canonical FROM entries WHERE seq = 4").fetchone()[0]
         entry = json.loads(canonical)
@@ -434,13 +434,13 @@ def test_verify_exit_codes(cli, world):
 def test_checkpoint_info_and_verify_against_the_kept_checkpoint(cli, inited, world):
     note = cli.ok("checkpoint", "--home", cli.home)
     cp = SignedCheckpoint.open(note, inited).checkpoint
-    assert (cp.origin, cp.size) == (ORIGIN, 8)
+    assert (cp.origin, cp.size) == (ORIGIN, 9)
     info = json.loads(cli.ok("info", "--json", "--home", cli.home))
     # SPEC v2 §14: the ledger's front also shows its witnesses (none here: no policy file)
     assert info == {
         "origin": ORIGIN,
         "vkey": inited.to_text(),
-        "size": 8,
+        "size": 9,
         "root": cp.root.hex(),
         "checkpoint": note,
         "witnesses": [],
@@ -449,7 +449,7 @@ def test_checkpoint_info_and_verify_against_the_kept_checkpoint(cli, inited, wor
     kept = cli.cwd / "kept.txt"
     kept.write_text(note)
     cli.ok("verify", "--home", cli.home, "--checkpoint", kept)
-    kept.write_text(note.replace("\n8\n", "\n7\n"))  # no longer what was signed
+    kept.write_text(note.replace("\n9\n", "\n8\n"))  # no longer what was signed
     done = cli("verify", "--home", cli.home, "--checkpoint", kept)
     assert done.returncode == 1 and "not signed by this ledger's key" in done.stdout
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scenarios
 from scenarios import AUDITOR, FARM, FARM2, KNITTER, MILL, TRADER, audit, tee_chain
 
 from ledger.errors import ConfigError
@@ -122,6 +123,7 @@ def test_facility_without_attestation(tmp_path: Path) -> None:
 
 def test_audit_dated_after_the_step_is_missing_not_valid(tmp_path: Path) -> None:
     c = tee_chain(tmp_path, audited=(FARM, KNITTER))
+    c.clock.set("2025-09-01")  # an audit is recorded on or after its date (SPEC §6)
     later = audit(c.b, MILL, audit_date="2025-09-01", valid_until="2026-08-31")
     t = trace(c)
     (f, _) = [f for f in t["findings"] if f["party"] == MILL]
@@ -203,7 +205,7 @@ def test_an_audited_trader_passes(tmp_path: Path) -> None:
 
 
 def write_policy(home: Path, regions: list[dict[str, Any]]) -> None:
-    (home / "policy.json").write_text(json.dumps({"high_risk_regions": regions}), encoding="utf-8")
+    scenarios.write_policy(home, high_risk_regions=regions)
 
 
 def test_high_risk_origin_is_flagged(tmp_path: Path) -> None:
@@ -435,7 +437,8 @@ def test_a_corrected_origin_is_used_and_shown_as_a_correction(tmp_path: Path) ->
     from ledger.demo.builder import Builder
     from ledger.trace.walk import trace_product
 
-    ledger = Ledger.init(tmp_path / "h", "corrections.test/ledger")
+    # Recorded within days of the steps' dates: not late records (SPEC §6).
+    ledger = Ledger.init(tmp_path / "h", "corrections.test/ledger", clock=scenarios.Clock("2025-02-05"))
     b = Builder(ledger, seed="corrections")
     for pid, role in (("farm", "farm"), ("mill", "manufacturer"), ("brand", "brand"), ("aud", "auditor")):
         b.party(pid, pid, role, "IN")
@@ -452,7 +455,8 @@ def test_a_corrected_origin_is_used_and_shown_as_a_correction(tmp_path: Path) ->
     b.transform("mill", "sewing", "2025-02-03", [("c1", "100", "kg")], [("tees", "t-shirt", "300", "pcs")])
     b.ship("mill", "tees", "300", "pcs", "brand", "2025-02-04")
     b.product("brand", "09506000134352", "T1", "Tee", [("tees", "300", "pcs")])
-    t = trace_product(ledger, "09506000134352", "T1").to_json()
+    sewing = {"process": "sewing", "input_unit": "kg", "output_unit": "pcs", "max": "4"}
+    t = trace_product(ledger, "09506000134352", "T1", policy=Policy.from_json({"yields": [sewing]})).to_json()
     assert t["verdict"] == "compliant", t["findings"]
     assert [(o["seq"], o.get("region")) for o in t["origins"]] == [(fixed, "Gujarat")]
     assert [(c["revoked"], c["by"]) for c in t["corrections"]] == [(wrong, revocation)]

@@ -302,6 +302,9 @@ def test_mirror_from_a_plain_http_server_is_the_same_ledger_entry_by_entry(
         assert copy.latest_checkpoint().note == big.latest_checkpoint().note
     audit = run("verify", "--home", home)
     assert audit.returncode == 0 and f"ok: {big.size} entries" in audit.stderr, audit.stdout + audit.stderr
+    # the compliance policy is the operator's own file, not part of the log: the mirror's
+    # operator keeps one too (here the same, so the verdicts can be compared)
+    shutil.copy(big.home / "policy.json", home / "policy.json")
     trace = run("trace", product["gtin"], product["batch"], "--home", home, "--json")
     original = run("trace", product["gtin"], product["batch"], "--home", big.home, "--json")
     assert trace.returncode == 0 and json.loads(trace.stdout) == json.loads(original.stdout)

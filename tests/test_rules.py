@@ -536,11 +536,13 @@ def test_mass_balance_is_exact_decimal(cast, stocked, submit, expect_refusal):
     # trade-a received 0.1 + 0.2: exactly 0.3, so 0.300001 is too much and 0.3 is all of it
     over = envelope(b, "shipment", "trade-a", ship_body("dec-1", "0.300001", "kg", "proc-a"))
     expect_refusal(led, over, "insufficient-balance", 422, "statement.body.amount")
-    submit(led, envelope(b, "shipment", "trade-a", ship_body("dec-1", "0.3", "kg", "proc-a")))
+    sent = submit(led, envelope(b, "shipment", "trade-a", ship_body("dec-1", "0.3", "kg", "proc-a")))
+    b.receive("proc-a", sent.entry.seq, "2025-05-21")
     # farm-a kept 0.6 - 0.1 - 0.2: exactly 0.3
     over = envelope(b, "shipment", "farm-a", ship_body("dec-1", "0.300001", "kg", "proc-a"))
     expect_refusal(led, over, "insufficient-balance", 422, "statement.body.amount")
-    submit(led, envelope(b, "shipment", "farm-a", ship_body("dec-1", "0.3", "kg", "proc-a")))
+    sent = submit(led, envelope(b, "shipment", "farm-a", ship_body("dec-1", "0.3", "kg", "proc-a")))
+    b.receive("proc-a", sent.entry.seq, "2025-05-21")
     # both are now empty
     for holder in ("farm-a", "trade-a"):
         crumb = envelope(b, "shipment", holder, ship_body("dec-1", "0.000001", "kg", "proc-a"))

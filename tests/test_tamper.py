@@ -77,10 +77,11 @@ def _build_base(home: Path) -> Base:
             b.party(pid, pid.title(), role, country)
     # Inceptions, in the order of the batch above (each party: its inception, its admission).
     seq["party_farm"], seq["party_trade"] = 1, 9
-    with b.batch():
-        b.origin("farm-a", "cot-1", "cotton", "1000", "kg", country="IN", produced_on="2025-05-01")
-        b.ship("farm-a", "cot-1", "600", "kg", "proc-a", "2025-05-02")
-    seq["origin"], seq["ship_cotton"] = led.size - 2, led.size - 1
+    with b.batch():  # inside a batch, the builder answers the seq each statement will get
+        seq["origin"] = b.origin(
+            "farm-a", "cot-1", "cotton", "1000", "kg", country="IN", produced_on="2025-05-01"
+        )
+        seq["ship_cotton"] = b.ship("farm-a", "cot-1", "600", "kg", "proc-a", "2025-05-02")  # and its receipt
     seq["spin"] = b.transform(
         "proc-a", "spinning", "2025-05-03", [("cot-1", "500", "kg")], [("yarn-1", "cotton yarn", "400", "kg")]
     )
@@ -373,11 +374,12 @@ CASES: list[tuple[str, Tamper, Callable[[Base], int | None], str]] = [
     ),
     ("recorded-at-moved-back", change_recorded_at, lambda b: b.seq["spin"], "goes back"),
     ("non-canonical-bytes", non_canonical_bytes, lambda b: b.seq["audit"], "canonical"),
-    # farm-a's balance of cot-1 was last changed by its shipment to proc-a
+    # farm-a's balance of cot-1 was last named by its shipment to proc-a and that shipment's
+    # receipt (right after it), which names the lot and its sender
     (
         "holdings-balance-edited",
         edit_holdings_balance,
-        lambda b: b.seq["ship_cotton"],
+        lambda b: b.seq["ship_cotton"] + 1,
         "derived table holdings",
     ),
     ("keys-public-key-replaced", replace_active_key, lambda b: b.seq["rotation"], "derived table keys"),

@@ -16,16 +16,19 @@ import pytest
 from click.testing import CliRunner
 from scenarios import (
     AUDITOR,
+    BENCH_YIELDS,
     BRAND,
     FARM,
     KNITTER,
     LABELS,
     MILL,
+    TEE_YIELDS,
     Clock,
     audit,
     bench_product,
     new_builder,
     tee_chain,
+    write_policy,
 )
 
 from ledger.cli.commands import main
@@ -145,7 +148,8 @@ def test_quantities_follow_through_and_mixed_units_are_said(tmp_path: Path) -> N
 def test_bench_product_six_tiers_fifty_origins(tmp_path: Path) -> None:
     b = new_builder(tmp_path / "h")
     gtin, batch = bench_product(b)
-    t = trace_product(b.ledger, gtin, batch).to_json()
+    policy = Policy.from_json({"yields": BENCH_YIELDS})
+    t = trace_product(b.ledger, gtin, batch, policy=policy).to_json()
     assert t["verdict"] == "compliant" and t["findings"] == []
     assert max(s["tier"] for s in t["steps"]) == 6 and len(t["origins"]) == 50
     assert sum(Decimal(o["share"]) for o in t["origins"]) == 1
@@ -164,7 +168,7 @@ def test_corrected_shipment_is_used_and_shown(tmp_path: Path) -> None:
         b.party(pid, name, role, country)
         if role != "auditor":
             audit(b, pid)
-    b.origin(MILL, "PET-1", "recycled PET flakes", "900", "kg", country="IN", produced_on="2025-03-01")
+    b.origin(MILL, "PET-1", "recycled PET flakes", "900", "kg", country="IN", produced_on="2025-03-05")
     wrong = b.ship(MILL, "PET-1", "700", "kg", KNITTER, "2025-04-15")
     rev = b.revoke(MILL, wrong, "wrong amount: 900 kg were shipped")
     right = b.ship(MILL, "PET-1", "900", "kg", KNITTER, "2025-04-15")
@@ -177,6 +181,7 @@ def test_corrected_shipment_is_used_and_shown(tmp_path: Path) -> None:
     )
     b.ship(KNITTER, "FLEECE-1", "300", "pcs", BRAND, "2025-05-10")
     b.product(BRAND, "09506000134352", "F1", "Fleece", [("FLEECE-1", "300", "pcs")])
+    write_policy(tmp_path / "h")  # knows the knitting of kg into pcs
     t = trace_product(b.ledger, "09506000134352", "F1").to_json()
     assert t["verdict"] == "compliant"
     shipments = {s["seq"] for s in t["steps"] if s["kind"] == "shipment"}
@@ -318,7 +323,8 @@ def test_a_revoked_hand_over_breaks_the_chain(tmp_path: Path) -> None:
     assert step(t, s["ship:knitter"])["revoked"] is True
     assert [x["revoked"] for x in t["corrections"]] == [s["ship:knitter"]]
     entries = [e for e in entries if e.seq != s["ship:knitter"]]
-    t = derive(EntrySet(c.ledger.size, None, entries), c.gtin, c.batch, Policy()).to_json()
+    policy = Policy.from_json({"yields": TEE_YIELDS})
+    t = derive(EntrySet(c.ledger.size, None, entries), c.gtin, c.batch, policy).to_json()
     assert [f["code"] for f in t["findings"]] == ["broken-custody"]
 
 
@@ -334,7 +340,7 @@ def test_corrected_transformation_is_shown(tmp_path: Path) -> None:
         b.party(pid, name, role, country)
         if role == "processor":
             audit(b, pid)
-    b.origin(MILL, "PET-1", "recycled PET flakes", "900", "kg", country="IN", produced_on="2025-03-01")
+    b.origin(MILL, "PET-1", "recycled PET flakes", "900", "kg", country="IN", produced_on="2025-03-05")
     wrong = b.transform(
         MILL, "extrusion", "2025-03-05", [("PET-1", "900", "kg")], [("FIB-1", "polyester fibre", "700", "kg")]
     )

@@ -585,7 +585,8 @@ def test_html_in_names_is_escaped_on_every_page(client: Any, cast: Builder) -> N
         valid_until="2026-01-01",
         findings=[f"Finding {EVIL}"],
     )
-    b.ship("evil-farm", "evil-lot", "10", "kg", "brand-a", "2025-05-02")
+    sent = b.ship("evil-farm", "evil-lot", "10", "kg", "brand-a", "2025-05-02", receive=None)
+    b.receive("brand-a", sent, "2025-05-02", note=f"Note {EVIL}")
     product = b.product(
         "brand-a",
         WEB_GTIN,
@@ -606,6 +607,7 @@ def test_html_in_names_is_escaped_on_every_page(client: Any, cast: Builder) -> N
         f"/entries/{product - 2}",
         f"/entries/{product - 3}",
         f"/entries/{product - 4}",
+        f"/entries/{product - 5}",
         f"/01/{WEB_GTIN}/10/EV1",
         f"/01/{WEB_GTIN}/10/EV1/label",
         f"/01/{WEB_GTIN}",

@@ -9,6 +9,7 @@ from typing import Any
 
 from ledger.core.ledger import Ledger
 from ledger.errors import NotFound
+from ledger.model.transit import in_transit
 from ledger.store import sqlite as store
 
 
@@ -204,17 +205,30 @@ def activity(ledger: Ledger, pid: str, limit: int = 200) -> list[dict[str, Any]]
 
 
 def received(ledger: Ledger, pid: str, limit: int = 200) -> list[dict[str, Any]]:
-    """Shipments sent to ``pid``."""
+    """Shipments sent to ``pid`` that it accepted (the others are in transit or went back)."""
     rows = store.query(
         ledger.conn,
-        "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq"
+        "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq JOIN shipments s ON s.seq = l.seq"
         " WHERE l.kind = 'party' AND l.value = ? AND e.type = 'shipment' AND e.issuer != ?"
-        " ORDER BY l.seq LIMIT ?",
+        " AND s.accepted = 1 ORDER BY l.seq LIMIT ?",
         (pid, pid, limit),
     )
     return [
         {"seq": seq, "issuer": (st := ledger.entry(seq).statement).issuer, "body": st.body} for (seq,) in rows
     ]
+
+
+def transit(ledger: Ledger, pid: str) -> dict[str, Any]:
+    """Goods in transit to ``pid`` (awaiting its receipt) and from it (awaiting their
+    receivers'), oldest first. Raises ``NotFound`` for an unknown party."""
+    with store.read_transaction(ledger.conn):
+        if not store.query(ledger.conn, "SELECT 1 FROM parties WHERE id = ?", (pid,)):
+            raise NotFound(f"party {pid[:80]!r} is not registered", field="id")
+        return {
+            "party": pid,
+            "incoming": [s.to_json() for s in in_transit(ledger.conn, pid, incoming=True)],
+            "outgoing": [s.to_json() for s in in_transit(ledger.conn, pid, incoming=False)],
+        }
 
 
 def gtin_product(ledger: Ledger, gtin: str) -> dict[str, Any]:

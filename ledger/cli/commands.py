@@ -318,6 +318,7 @@ def _register_more() -> None:
     from ledger.cli import formats as cli_formats
     from ledger.cli import identity as cli_identity
     from ledger.cli import ops as cli_ops
+    from ledger.cli import receive as cli_receive
     from ledger.cli import serve as web_cli
     from ledger.cli import tiles as cli_tiles
     from ledger.cli import trace as cli_trace
@@ -333,6 +334,7 @@ def _register_more() -> None:
         cli_tiles,
         cli_formats,
         cli_verifier,
+        cli_receive,
     ):
         module.register(main)
 

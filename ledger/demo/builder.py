@@ -74,10 +74,11 @@ class Builder:
         return sign(self.statement(type_, issuer, body), key or self.key_for(issuer))
 
     def submit(self, envelope: Envelope) -> int:
-        """Append now (or queue inside ``batch()``); return the seq (-1 when queued)."""
+        """Append now (or queue inside ``batch()``); return the seq (when queued, the seq it
+        will get if every statement of the batch is appended)."""
         if self._batch is not None:
             self._batch.append(envelope)
-            return -1
+            return self.ledger.size + len(self._batch) - 1
         return self.ledger.append_one(envelope).entry.seq
 
     @contextmanager
@@ -278,8 +279,24 @@ class Builder:
             },
         )
 
-    def ship(self, party: str, lot: str, amount: str, unit: str, to: str, on: str) -> int:
-        return self.emit(
+    def ship(
+        self,
+        party: str,
+        lot: str,
+        amount: str,
+        unit: str,
+        to: str,
+        on: str,
+        *,
+        receive: str | None = "accept",
+        received_on: str | None = None,
+    ) -> int:
+        """Ship, and unless ``receive`` is ``None`` (goods left in transit) have the receiver
+        sign its receipt: ``"accept"`` (the default) or ``"refuse"``, on ``received_on``
+        (default: the day shipped). Returns the shipment's seq."""
+        if receive not in (None, "accept", "refuse"):
+            raise ValueError(f"receive must be None, 'accept' or 'refuse', not {receive!r}")
+        seq = self.emit(
             "shipment",
             party,
             {
@@ -290,6 +307,16 @@ class Builder:
                 "shipped_on": on,
             },
         )
+        if receive is not None:
+            self.receive(to, seq, received_on or on, accepted=receive == "accept")
+        return seq
+
+    def receive(self, party: str, shipment: int, on: str, *, accepted: bool = True, note: str = "") -> int:
+        """``party``'s receipt of the shipment of entry ``shipment``: accepted or refused."""
+        body: dict[str, Any] = {"shipment": shipment, "received_on": on, "accepted": accepted}
+        if note:
+            body["note"] = note
+        return self.emit("receipt", party, body)
 
     def audit(
         self,

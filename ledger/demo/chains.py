@@ -14,14 +14,17 @@ sign more statements as any demo party.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 from ledger.core.ledger import Ledger
 from ledger.demo.builder import Builder
+from ledger.demo.schedule import DemoClock, Schedule
 from ledger.errors import ConfigError
 from ledger.model.fields import gs1_check_digit_ok
+from ledger.trace.policy import POLICY_NAME
 
 ORIGIN = "demo.provenance.localhost/ledger"
 
@@ -44,10 +47,14 @@ def build_demo(home: Path, base_url: str = "http://127.0.0.1:8000") -> list[dict
     if home.exists():
         _check_replaceable(home)
         shutil.rmtree(home)
-    ledger = Ledger.init(home, ORIGIN, name="Provenance Ledger demo operator")
+    clock = DemoClock()
+    ledger = Ledger.init(home, ORIGIN, name="Provenance Ledger demo operator", clock=clock)
     try:
         b = Builder(ledger)
-        products = [_cotton(b), _cobalt(b), _cocoa(b)]
+        plan = Schedule(b)  # every step recorded on its own date (docs/claims.md)
+        products = [_cotton(plan), _cobalt(plan), _cocoa(plan)]  # type: ignore[arg-type]
+        plan.run(clock)
+        (home / POLICY_NAME).write_text(json.dumps(DEMO_POLICY, indent=2) + "\n", encoding="utf-8")
         keys = home / "party-keys"
         keys.mkdir()
         for party, key in b.keys.items():
@@ -71,6 +78,17 @@ DEMO_FILES = {
     "party-keys",
     "witnesses",
     "demo-witnesses",
+    POLICY_NAME,
+}
+
+# The demo brands' policy: the yields their chains may claim (docs/claims.md).
+DEMO_POLICY = {
+    "yields": [
+        {"process": "ginning", "input": "seed cotton", "output": "cotton lint", "max": "0.40"},
+        {"process": "sewing", "input_unit": "kg", "output_unit": "pcs", "max": "6"},
+        {"process": "cell assembly", "input_unit": "t", "output_unit": "pcs", "max": "5000"},
+        {"process": "moulding", "input_unit": "kg", "output_unit": "pcs", "max": "14"},
+    ]
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from ledger.crypto.canonical import DuplicateKeys, FloatToken
 from ledger.errors import InvalidField, Malformed, MissingField, UnknownField
+from ledger.model.text import refusal
 
 Validator = Callable[[Any, str], Any]
 
@@ -97,14 +98,20 @@ def _refuse_tokens(value: Any, path: str) -> None:
 
 
 def text(max_len: int = MAX_TEXT, min_len: int = 1) -> Validator:
+    """A string of ``min_len``-``max_len`` characters, in NFC, without control, format or
+    bidirectional characters (``ledger.model.text``; SPEC §7). Longer texts than a name
+    (findings, descriptions, reasons) may hold line feeds and tabs."""
+    multiline = max_len > MAX_NAME
+
     def check(value: Any, path: str) -> str:
         _refuse_tokens(value, path)
         if not isinstance(value, str):
             raise InvalidField(f"must be a string, got {_kind(value)}", field=path)
         if not min_len <= len(value) <= max_len:
             raise InvalidField(f"must be {min_len}-{max_len} characters, got {len(value)}", field=path)
-        if any(ord(c) < 0x20 and c not in "\n\t" for c in value):
-            raise InvalidField("holds a control character", field=path)
+        why = refusal(value, multiline=multiline)
+        if why is not None:
+            raise InvalidField(why, field=path)
         return value
 
     return described(
@@ -113,7 +120,9 @@ def text(max_len: int = MAX_TEXT, min_len: int = 1) -> Validator:
             "type": "string",
             "minLength": min_len,
             "maxLength": max_len,
-            "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*$",
+            "pattern": "^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u00ad\\u061c"
+            "\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\ufeff]*$",
+            "description": "NFC text without control, format or bidirectional characters",
         },
     )
 
@@ -151,6 +160,15 @@ def integer(lo: int, hi: int) -> Validator:
 
     return described(check, {"type": "integer", "minimum": lo, "maximum": hi})
 
+
+def boolean(value: Any, path: str) -> bool:
+    _refuse_tokens(value, path)
+    if not isinstance(value, bool):
+        raise InvalidField(f"must be true or false, got {_kind(value)}", field=path)
+    return value
+
+
+described(boolean, {"type": "boolean"})
 
 slug = pattern(SLUG, "a party id (lowercase letters, digits and '-', 2-63 characters)")
 statement_id = pattern(STATEMENT_ID, "a statement id (8-64 letters, digits, '.', '_', ':', '-')")

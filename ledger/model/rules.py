@@ -23,7 +23,7 @@ from typing import Any
 
 from ledger import errors as E
 from ledger.crypto.keys import PublicKey
-from ledger.model import identity
+from ledger.model import dates, identity, transit
 from ledger.model.fields import parse_timestamp
 from ledger.model.statements import Envelope, Statement
 
@@ -124,6 +124,7 @@ def apply(
         if "corrects" in st.body:
             _check_correction(conn, seq, st)
         HANDLERS[st.type](conn, seq, st, role)
+        dates.check(conn, st, recorded_at)
     _link(conn, seq, "party", st.issuer)
 
 
@@ -356,8 +357,18 @@ def _shipment(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> N
     if b["to"] == st.issuer:
         raise E.InvalidField("a party cannot ship to itself", field="statement.body.to")
     _take(conn, seq, st.issuer, b["lot"], b["amount"], b["unit"], "statement.body")
-    _give(conn, b["lot"], b["to"], b["amount"])
+    transit.record_shipment(conn, seq, b, st.issuer)  # in transit until the receiver's receipt
     _link(conn, seq, "party", b["to"])
+
+
+def _receipt(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> None:
+    """The receiver takes the goods of a shipment (accepted) or sends them back (refused)."""
+    b = st.body
+    shipment = transit.receivable(conn, b["shipment"], st.issuer, "statement.body.shipment")
+    _give(conn, shipment.lot, shipment.receiver if b["accepted"] else shipment.sender, shipment.amount)
+    transit.record_receipt(conn, shipment.seq, seq, b)
+    _link(conn, seq, "lot", shipment.lot)
+    _link(conn, seq, "party", shipment.sender)
 
 
 def _product(conn: sqlite3.Connection, seq: int, st: Statement, role: str) -> None:
@@ -457,8 +468,21 @@ def _unwind(
         for line in body["inputs"]:
             _give(conn, line["lot"], issuer, line["amount"])
     elif kind == "shipment":
-        give_back(body["lot"], body["to"], body["amount"])
-        _give(conn, body["lot"], issuer, body["amount"])
+        shipment = transit.get(conn, target)
+        if shipment is not None and shipment.receipt is None:  # in transit: back to the sender
+            _give(conn, body["lot"], issuer, body["amount"])
+        elif shipment is not None and shipment.accepted:
+            give_back(body["lot"], body["to"], body["amount"])
+            _give(conn, body["lot"], issuer, body["amount"])
+        # refused: the goods went back to the sender with the receipt
+        transit.mark_revoked(conn, target, seq)
+    elif kind == "receipt":
+        shipment = transit.get(conn, body["shipment"])
+        if shipment is not None:
+            give_back(
+                shipment.lot, shipment.receiver if body["accepted"] else shipment.sender, shipment.amount
+            )
+            transit.undo_receipt(conn, shipment.seq)
     elif kind == "product":
         for line in body["lots"]:
             _give(conn, line["lot"], issuer, line["amount"])
@@ -496,6 +520,7 @@ HANDLERS: dict[str, Handler] = {
     "material-origin": _origin,
     "transformation": _transformation,
     "shipment": _shipment,
+    "receipt": _receipt,
     "product": _product,
     "revocation": _revocation,
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 from ledger.crypto.canonical import MAX_SAFE_INTEGER, jcs, parse
 from ledger.crypto.keys import PublicKey, b64, statement_message, unb64
-from ledger.crypto.points import key_problem
+from ledger.crypto.ed25519 import key_problem
 from ledger.errors import InvalidField, Malformed, MissingField, TooLarge, UnknownField, UnknownType
 from ledger.model import fields as f
 from ledger.tlog.merkle import leaf_hash
@@ -184,6 +184,14 @@ BODIES: dict[str, f.Validator] = {
             "unit": (True, f.unit),
             "to": (True, f.slug),
             "shipped_on": (True, f.date),
+        }
+    ),
+    "receipt": f.obj(
+        {
+            "shipment": (True, f.integer(0, 2**53 - 1)),
+            "received_on": (True, f.date),
+            "accepted": (True, f.boolean),
+            "note": (False, f.text(f.MAX_TEXT)),
         }
     ),
     "product": f.obj(

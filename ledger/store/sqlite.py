@@ -102,6 +102,16 @@ CREATE TABLE IF NOT EXISTS attestations (
 CREATE INDEX IF NOT EXISTS attestations_facility ON attestations (facility, audit_date);
 CREATE INDEX IF NOT EXISTS attestations_issuer ON attestations (issuer, seq);
 CREATE TABLE IF NOT EXISTS revocations (target INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS shipments (
+    seq INTEGER PRIMARY KEY, lot TEXT NOT NULL, sender TEXT NOT NULL, receiver TEXT NOT NULL,
+    amount TEXT NOT NULL, unit TEXT NOT NULL, shipped_on TEXT NOT NULL,
+    receipt INTEGER, accepted INTEGER, received_on TEXT, revoked_by INTEGER
+);
+CREATE INDEX IF NOT EXISTS shipments_receiver ON shipments (receiver, receipt);
+CREATE INDEX IF NOT EXISTS shipments_sender ON shipments (sender, receipt);
+CREATE TABLE IF NOT EXISTS held_since (
+    lot TEXT NOT NULL, party TEXT NOT NULL, day TEXT NOT NULL, PRIMARY KEY (lot, party)
+) WITHOUT ROWID;
 """
 
 # Derived tables and the columns that identify a row, for comparison after a replay.
@@ -121,6 +131,8 @@ DERIVED_TABLES: dict[str, str] = {
     "gtins": "gtin",
     "attestations": "seq",
     "revocations": "target",
+    "shipments": "seq",
+    "held_since": "lot, party",
 }
 
 

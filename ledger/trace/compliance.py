@@ -70,6 +70,8 @@ class Attestation:
     findings: tuple[str, ...]
     revoked_by: int | None = None
     revoke_reason: str | None = None
+    workers: int | None = None
+    recorded: str = ""  # the day the attestation was recorded
 
     @classmethod
     def from_entry(cls, entry: Entry, revocation: Entry | None = None) -> Attestation:
@@ -87,6 +89,8 @@ class Attestation:
             tuple(b["findings"]),
             revocation.seq if revocation else None,
             revocation.statement.body["reason"] if revocation else None,
+            b.get("workers"),
+            entry.recorded_at[:10],
         )
 
     @property

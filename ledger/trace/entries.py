@@ -59,6 +59,7 @@ class EntrySet:
         self._attestations: dict[str, list[Entry]] = {}
         self._registrations: dict[str, list[Entry]] = {}
         self._revocation: dict[int, Entry] = {}
+        self._receipts: dict[int, list[Entry]] = {}  # shipment seq -> its receipts
         self._touching: dict[str, list[Entry]] = {}  # lot -> entries naming it (SPEC §6 links)
         self.add(entries)
 
@@ -94,6 +95,8 @@ class EntrySet:
                     put(self._creator, out["lot"], e)
             elif kind == "shipment":
                 put(self._shipments, b["lot"], e)
+            elif kind == "receipt":
+                put(self._receipts, b["shipment"], e)
             elif kind == "labor-attestation":
                 put(self._attestations, b["facility"], e)
             elif kind in IDENTITY_TYPES and kind != "genesis":
@@ -135,6 +138,16 @@ class EntrySet:
         before = self.size if before is None else min(before, self.size)
         self._fetch("shipments", f"{lot}/{after}/{before}", lambda x: x.shipments(lot, after, before))
         return [e for e in self._shipments.get(lot, []) if after < e.seq < before]
+
+    def receipt(self, shipment: int) -> Entry | None:
+        """The standing receipt of the shipment of entry ``shipment``, if its receiver signed
+        one (loaded with the lot's shipments: receipts are linked to the lot)."""
+        standing = [e for e in self._receipts.get(shipment, []) if e.seq not in self._revocation]
+        return standing[-1] if standing else None
+
+    def receipts(self, shipment: int) -> list[Entry]:
+        """Every receipt of the shipment, revoked ones too, oldest first."""
+        return self._receipts.get(shipment, [])
 
     def attestations(self, party: str) -> list[Entry]:
         self._fetch("attestations", party, lambda x: x.attestations(party))
@@ -183,9 +196,10 @@ class LedgerLoader:
         )
 
     def shipments(self, lot: str, after: int, before: int) -> list[int]:
+        """The lot's shipments and their receipts between seqs ``after`` and ``before``."""
         return self._seqs(
             "SELECT l.seq FROM links l JOIN entries e ON e.seq = l.seq WHERE l.kind = 'lot' AND l.value = ?"
-            " AND e.type = 'shipment' AND l.seq > ? AND l.seq < ? AND l.seq < ?",
+            " AND e.type IN ('shipment', 'receipt') AND l.seq > ? AND l.seq < ? AND l.seq < ?",
             lot,
             after,
             before,
@@ -243,6 +257,8 @@ def lots_named(e: Entry) -> list[str]:
     b, kind = e.statement.body, e.statement.type
     if kind in ("material-origin", "shipment"):
         return [b["lot"]]
+    if kind == "receipt":
+        return []  # its lot is its shipment's: the store links it, the trace finds it by shipment
     if kind == "transformation":
         return [x["lot"] for x in b["inputs"]] + [x["lot"] for x in b["outputs"]]
     if kind == "product":

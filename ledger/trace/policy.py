@@ -31,8 +31,11 @@ from typing import Any
 
 from ledger.errors import ConfigError
 from ledger.model.fields import COUNTRIES
+from ledger.model.text import skeleton
+from ledger.trace.policy_claims import DEFAULT_LATE_RECORD_DAYS, WorkforceRate, YieldBound, late_record_days
 
 POLICY_NAME = "policy.json"
+POLICY_KEYS = ("high_risk_regions", "late_record_days", "yields", "workforce_rates")
 SEVERITIES = ("serious", "attention", "info")
 DEFAULT_SEVERITY = "attention"
 _ENTRY_KEYS = frozenset({"country", "region", "aliases", "severity", "reason"})
@@ -64,8 +67,32 @@ def words(text: str) -> tuple[str, ...]:
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    """True if ``needle``'s words appear in order in ``haystack``, or written together or
+    split apart ("Xin jiang", "X-i-n-j-i-a-n-g" hold "xinjiang"): some run of the
+    haystack's words spells the needle's words joined."""
     n = len(needle)
-    return n > 0 and any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
+    if n == 0:
+        return False
+    if any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1)):
+        return True
+    joined = "".join(needle)
+    for i in range(len(haystack)):
+        spelled = ""
+        for word in haystack[i:]:
+            spelled += word
+            if spelled == joined:
+                return True
+            if not joined.startswith(spelled):
+                break
+    return False
+
+
+def names_match(text: str, name: str) -> bool:
+    """True if ``text`` names ``name``: by words without case or accents, or by their
+    Unicode TS #39 confusable skeletons (a Cyrillic "а" in "Xinjiаng" still matches)."""
+    return _contains(words(text), words(name)) or _contains(
+        words(skeleton(text.casefold())), words(skeleton(name.casefold()))
+    )
 
 
 @dataclass(frozen=True)
@@ -90,8 +117,7 @@ class RiskRegion:
             return False
         if not self.region:
             return True
-        have = words(region or "")
-        return any(_contains(have, words(name)) for name in (self.region, *self.aliases))
+        return any(names_match(region or "", name) for name in (self.region, *self.aliases))
 
     def unresolved(self, country: str, region: str | None) -> bool:
         """True if the origin is in this entry's country but names no region to rule it out."""
@@ -149,9 +175,13 @@ def _opt_text(value: Any, path: str) -> str | None:
 
 @dataclass(frozen=True)
 class Policy:
-    """What the trace judges beyond the audits: today, the high-risk regions."""
+    """What the trace judges beyond the audits: high-risk regions, when a record is late,
+    yield bounds and workforce rates (``policy_claims``)."""
 
     high_risk_regions: tuple[RiskRegion, ...] = ()
+    late_record_days: int = DEFAULT_LATE_RECORD_DAYS
+    yields: tuple[YieldBound, ...] = ()
+    workforce_rates: tuple[WorkforceRate, ...] = ()
 
     def match(self, country: str, region: str | None) -> list[RiskRegion]:
         return [r for r in self.high_risk_regions if r.matches(country, region)]
@@ -160,21 +190,40 @@ class Policy:
         return [r for r in self.high_risk_regions if r.unresolved(country, region)]
 
     def to_json(self) -> dict[str, Any]:
-        return {"high_risk_regions": [r.to_json() for r in self.high_risk_regions]}
+        """The policy as ``from_json`` reads it; keys at their defaults are left out."""
+        out: dict[str, Any] = {"high_risk_regions": [r.to_json() for r in self.high_risk_regions]}
+        if self.late_record_days != DEFAULT_LATE_RECORD_DAYS:
+            out["late_record_days"] = self.late_record_days
+        if self.yields:
+            out["yields"] = [y.to_json() for y in self.yields]
+        if self.workforce_rates:
+            out["workforce_rates"] = [w.to_json() for w in self.workforce_rates]
+        return out
 
     @classmethod
     def from_json(cls, obj: Any, source: str = "policy") -> Policy:
         """Parse a policy; raise ``ConfigError`` naming the key at fault."""
         if not isinstance(obj, dict):
             raise ConfigError(f"{source} must be a JSON object")
-        unknown = sorted(set(obj) - {"high_risk_regions"})
+        unknown = sorted(set(obj) - set(POLICY_KEYS))
         if unknown:
-            raise ConfigError(f"{source} has unknown key {unknown[0]!r}; allowed: high_risk_regions")
-        regions = obj.get("high_risk_regions", [])
-        if not isinstance(regions, list):
-            raise ConfigError(f"{source}: high_risk_regions must be a list")
+            raise ConfigError(f"{source} has unknown key {unknown[0]!r}; allowed: {', '.join(POLICY_KEYS)}")
+        lists = {}
+        for key in ("high_risk_regions", "yields", "workforce_rates"):
+            lists[key] = obj.get(key, [])
+            if not isinstance(lists[key], list):
+                raise ConfigError(f"{source}: {key} must be a list")
         return cls(
-            tuple(RiskRegion.from_json(r, f"{source}: high_risk_regions[{i}]") for i, r in enumerate(regions))
+            tuple(
+                RiskRegion.from_json(r, f"{source}: high_risk_regions[{i}]")
+                for i, r in enumerate(lists["high_risk_regions"])
+            ),
+            late_record_days(obj.get("late_record_days", DEFAULT_LATE_RECORD_DAYS), source),
+            tuple(YieldBound.from_json(y, f"{source}: yields[{i}]") for i, y in enumerate(lists["yields"])),
+            tuple(
+                WorkforceRate.from_json(w, f"{source}: workforce_rates[{i}]")
+                for i, w in enumerate(lists["workforce_rates"])
+            ),
         )
 
     @classmethod

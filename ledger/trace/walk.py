@@ -26,13 +26,16 @@ from ledger.model import fields
 from ledger.model.keylog import KeyLog, PartyState
 from ledger.model.statements import Entry
 from ledger.store import sqlite as store
+from ledger.trace import late, redflags, yields
 from ledger.trace.asof import checkpoint_as_of
 from ledger.trace.compliance import (
     ATTENTION,
+    JUDGED_KINDS,
     SERIOUS,
     Attestation,
     Finding,
     Step,
+    in_force,
     judge,
     origin_findings,
     verdict,
@@ -141,6 +144,8 @@ class Walk:
         self.findings: list[Finding] = []
         self.revoked: dict[int, Entry] = {}  # target -> revocation, for entries looked at
         self.named: set[str] = set()
+        self.unaccounted: dict[str, Decimal] = {}  # unit -> traced amount no input accounts for
+        self.flagged: set[tuple[str, int]] = set()  # (facility, attestation) already flagged
 
     # -- parties ------------------------------------------------------------------------
 
@@ -277,15 +282,45 @@ class Walk:
             total = sum(same, Decimal(0))
             units = len({o["unit"] for o in b["outputs"]})
             ratio = DEC.divide(item.draw, DEC.multiply(total, units)) if total else Decimal(0)
+            self._gained(item.draw, unit, b)
             for line in b["inputs"]:
                 self.demand(line["lot"], DEC.multiply(ratio, DEC.create_decimal(line["amount"])), creator.seq)
+
+    def _gained(self, draw: Decimal, unit: str, b: dict[str, Any]) -> None:
+        """Count the part of ``draw`` (of an output in ``unit`` of transformation ``b``) that no
+        input accounts for, when the transformation gained mass: shares stay true to mass.
+        Masses compare across units of mass, counted in kg."""
+        factor = yields.MASS_UNITS.get(unit)
+
+        def weigh(lines: list[dict[str, Any]]) -> Decimal:
+            if factor is None:
+                return sum((DEC.create_decimal(x["amount"]) for x in lines if x["unit"] == unit), Decimal(0))
+            mass = yields.MASS_UNITS
+            return sum(
+                (DEC.create_decimal(x["amount"]) * mass[x["unit"]] for x in lines if x["unit"] in mass),
+                Decimal(0),
+            )
+
+        made, used = weigh(b["outputs"]), weigh(b["inputs"])
+        if 0 < used < made:  # the inputs account for used/made of the draw
+            gained = DEC.multiply(draw, DEC.divide(made - used, made))
+            key = unit if factor is None else "kg"
+            self.unaccounted[key] = DEC.add(self.unaccounted.get(key, Decimal(0)), gained * (factor or 1))
 
     def _custody(self, item: _Lot, creator: Entry, sinks: list[dict[str, Any]], tier: int) -> None:
         """Every standing shipment on a time-respecting route from the maker to each user. A
         user reached only through revoked shipments is a broken chain: those are shown, revoked."""
         shipments = self.src.shipments(item.lot, creator.seq, max(s["seq"] for s in sinks))
         standing = [e for e in shipments if not self.is_revoked(e)]
-        moves = [(e.seq, e.statement.issuer, e.statement.body["to"]) for e in standing]
+        # Goods reach the receiver when it accepts them (SPEC §6 receipt): a move is dated by
+        # its receipt's seq, and a shipment without a standing accepting receipt is no move.
+        accepted = {e.seq: r for e in standing if (r := self._accepted_receipt(e)) is not None}
+        moves = [
+            (accepted[e.seq].seq, e.statement.issuer, e.statement.body["to"])
+            for e in standing
+            if e.seq in accepted
+        ]
+        shipment_of = {accepted[e.seq].seq: e for e in standing if e.seq in accepted}
         maker = creator.statement.issuer
         on_route: set[int] = set()
         for s in sinks:
@@ -293,11 +328,21 @@ class Walk:
             if route is None:
                 self._broken(item, creator, shipments, s)
                 continue
-            on_route |= route
+            on_route |= {shipment_of[r].seq for r in route}
         by_seq = {e.seq: e for e in shipments}
         for seq in sorted(on_route):
-            self.add_step(by_seq[seq], "shipment", tier)
+            step = self.add_step(by_seq[seq], "shipment", tier)
+            receipt = accepted[seq]
+            step.update(receipt=receipt.seq, received_on=receipt.statement.body["received_on"])
         self.shipped[item.lot] = sorted(on_route | set(self.shipped.get(item.lot, [])))
+
+    def _accepted_receipt(self, shipment: Entry) -> Entry | None:
+        """The shipment's standing receipt if it accepted the goods; revoked receipts are
+        noted for the corrections."""
+        for r in self.src.receipts(shipment.seq):
+            self.is_revoked(r)
+        receipt = self.src.receipt(shipment.seq)
+        return receipt if receipt is not None and receipt.statement.body["accepted"] else None
 
     def _broken(self, item: _Lot, creator: Entry, shipments: list[Entry], sink: dict[str, Any]) -> None:
         maker, user = creator.statement.issuer, sink["party"]
@@ -397,10 +442,58 @@ class Walk:
             "shipment": f"shipment of lot {out} to {step.get('to')}",
         }.get(kind, kind)
         audit, found = judge(Step(step["seq"], kind, party, step["date"], what), atts, self.name)
+        on = step["date"]
+        recorded = self.src.entries[step["seq"]].recorded_at[:10]
+        second = late.second_date(on, recorded, step["seq"], atts, self.policy.late_record_days)
+        if second is not None and kind in JUDGED_KINDS:
+            day, why = second
+            audit2, found2 = judge(Step(step["seq"], kind, party, day, what), atts, self.name)
+            worse = late.weight(found2) > late.weight(found)
+            if worse:
+                on, audit, found = day, audit2, found2
+                audit["judged_on"] = day
+            named = late.finding(
+                why,
+                party,
+                step["seq"],
+                self.name(party),
+                what,
+                step["date"],
+                recorded,
+                worse,
+                self.policy.late_record_days,
+            )
+            found += [named] if named else []
         step["audit"] = audit
         if audit.get("issuer"):
             self.record(audit["issuer"])
         self.findings += found
+        self._red_flags(step, atts, in_force(atts, on))
+
+    def _red_flags(self, step: dict[str, Any], atts: list[Attestation], current: Attestation | None) -> None:
+        """Yields, workforce and auditor red flags of a judged step (``yields``, ``redflags``)."""
+        if step["kind"] == "transformation":
+            materials = {x["lot"]: self._material(x["lot"]) for x in step["inputs"]}
+            self.findings += yields.findings(step, materials, self.policy, self.name)
+        self.findings += redflags.workforce(step, current, self.policy, self.name)
+        if current is not None and (step["party"], current.seq) not in self.flagged:
+            self.flagged.add((step["party"], current.seq))
+            switch = redflags.auditor_switch(step["party"], current, atts, self.name)
+            if switch is not None:
+                self.findings.append(switch)
+                self.record(switch.party)
+
+    def _material(self, lot: str) -> str:
+        item = self.lots.get(lot)
+        e = item.creator if item else None
+        if e is None:
+            return ""
+        b = e.statement.body
+        return (
+            str(b["material"])
+            if "material" in b
+            else next(o["material"] for o in b["outputs"] if o["lot"] == lot)
+        )
 
     def report(self, product: Entry) -> TraceReport:
         steps = sorted(self.steps.values(), key=lambda s: (s["tier"], s["seq"]))
@@ -494,6 +587,15 @@ class Walk:
                 b["origin"].get("region"),
                 self.name,
             )
+            self._origin_country(e, item.lot)
+        for unit in totals:  # shares stay true to mass (unaccounted masses are kept in kg)
+            factor = yields.MASS_UNITS.get(unit)
+            extra = (
+                self.unaccounted.get(unit, Decimal(0))
+                if factor is None
+                else self.unaccounted.get("kg", Decimal(0)) / factor
+            )
+            totals[unit] = DEC.add(totals[unit], extra)
         for row in origins:
             total = totals[row["unit"]]
             row["share"] = dec_text(DEC.divide(row["amount"], total)) if total else "0"
@@ -510,6 +612,30 @@ class Walk:
                 )
             )
         return sorted(origins, key=lambda r: (r["seq"], r["lot"]))
+
+    def _origin_country(self, e: Entry, lot: str) -> None:
+        """An origin declared outside its producer's registered country: flagged, and its
+        region also judged as if in the registered country (a CN farm's "KZ/Xinjiang"); a
+        high-risk region's name under a third country is flagged too."""
+        b, producer = e.statement.body, e.statement.issuer
+        registered = self.record(producer, e.seq)["country"]
+        declared, region = b["origin"]["country"], b["origin"].get("region")
+        if region:
+            self.findings += redflags.region_elsewhere(
+                self.policy, producer, e.seq, lot, {declared, registered}, region, self.name
+            )
+        mismatch = redflags.origin_country(producer, e.seq, lot, declared, registered, self.name)
+        if mismatch is None:
+            return
+        self.findings.append(mismatch)
+        if region:
+            self.findings += [
+                f
+                for f in origin_findings(
+                    self.policy, producer, e.seq, lot, b["material"], registered, region, self.name
+                )
+                if f.code == "high-risk-origin"
+            ]
 
     def _lots(self) -> list[dict[str, Any]]:
         out = []

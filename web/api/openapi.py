@@ -222,6 +222,26 @@ SCHEMAS: dict[str, Any] = {
         },
         extra=False,
     ),
+    "InTransit": obj(
+        {
+            "shipment": NAT,
+            "lot": STR,
+            "amount": STR,
+            "unit": STR,
+            "from": STR,
+            "to": STR,
+            "shipped_on": DATE,
+        },
+        extra=False,
+    ),
+    "Transit": obj(
+        {
+            "party": STR,
+            "incoming": {"type": "array", "items": ref("InTransit")},
+            "outgoing": {"type": "array", "items": ref("InTransit")},
+        },
+        extra=False,
+    ),
     "Audit": obj(
         {
             "status": {
@@ -649,6 +669,14 @@ def paths() -> dict[str, Any]:
                     "404": error("no such party"),
                     **DEFAULT,
                 },
+            }
+        },
+        "/api/v1/parties/{id}/transit": {
+            "get": {
+                "operationId": "getPartyTransit",
+                "summary": "goods shipped to or by a party that await the receiver's receipt",
+                "parameters": [path_param("id", "party id", {"type": "string", "minLength": 1})],
+                "responses": {**ok(ref("Transit")), "404": error("no such party"), **DEFAULT},
             }
         },
         "/api/v1/parties/{id}/events": {

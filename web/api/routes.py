@@ -115,6 +115,12 @@ def party(pid: str) -> Response:
     return jsonify(queries.party(get_ledger(), pid, after, limit))
 
 
+@bp.get("/api/v1/parties/<pid>/transit")
+def party_transit(pid: str) -> Response:
+    """Shipments to and from the party that await their receiver's receipt (SPEC §6)."""
+    return jsonify(queries.transit(get_ledger(), pid))
+
+
 @bp.get("/api/v1/parties/<pid>/events")
 def party_events(pid: str) -> Response:
     """The party's key event log, admissions and suspensions, each with its proof."""

@@ -284,12 +284,15 @@ def party(pid: str) -> str:
         products = queries.products_of(ledger, pid) if p["role"] == "brand" else []
         ids = {a["issuer"] for a in p["attestations"]} | {a["facility"] for a in p["attestations"]}
         ids |= {x["body"].get("to", "") for x in made} | {x["issuer"] for x in got}
+        moving = queries.transit(ledger, pid)
+        ids |= {x["from"] for x in moving["incoming"]} | {x["to"] for x in moving["outgoing"]}
         names = queries.party_names(ledger, ids)
     return render_template(
         "party.html",
         p=p,
         made=made,
         got=got,
+        moving=moving,
         products=products,
         names=names,
         describe=describe.describe,

@@ -104,6 +104,10 @@ def describe(statement: dict[str, Any], names: dict[str, str]) -> str:
         )
     if t == "revocation":
         return f"{who} withdrew entry {b.get('entry')}: {b.get('reason')}"
+    if t == "receipt":
+        verb = "accepted" if b.get("accepted") else "refused"
+        note = f" ({b['note']})" if b.get("note") else ""
+        return f"{who} {verb} the goods of entry {b.get('shipment')} on {w.date(b.get('received_on'))}{note}."
     return f"A {t} statement by {who}."
 
 
