@@ -535,3 +535,8 @@ def test_tiles_refuses_another_trees_tiles_in_a_folder_without_checkpoint(
     (out / "tile" / "0" / "001").unlink()
     again = run("tiles", out, "--home", big.home)  # the ledger's own files pass, once it is gone
     assert again.returncode == 0 and files_of(out) == files_of(published), again.stderr
+
+
+def test_a_partial_tile_of_a_level_far_above_the_tree_is_404(big: Ledger, app: Any) -> None:
+    r = app.test_client().get("/tile/8/145.p/120")  # sizes past 2**64: no SQLite integer holds them
+    assert r.status_code == 404 and r.get_json()["error"]["code"] != "internal"

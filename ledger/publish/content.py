@@ -30,7 +30,7 @@ def check_checkpointed(conn: sqlite3.Connection, tile: Tile, size: int) -> None:
     shift = TILE_HEIGHT * (tile.level or 0)
     hashes = tile.first + tile.width  # the level's width in the trees that have this tile
     lowest, highest = hashes << shift, min(size, ((hashes + 1) << shift) - 1)
-    if next(store.checkpoint_sizes(conn, lowest - 1, highest), None) is not None:
+    if lowest <= size and next(store.checkpoint_sizes(conn, lowest - 1, highest), None) is not None:
         return
     raise NotFound(f"{tile.path}: no checkpoint has a tree whose rightmost tile is that wide")
 
