@@ -71,7 +71,7 @@ def check(conn: sqlite3.Connection, st: Statement, recorded_at: str) -> None:
         if shipment is not None and b["accepted"]:
             conn.execute(
                 "INSERT INTO held_since (lot, party, day) VALUES (?, ?, ?)"
-                " ON CONFLICT (lot, party) DO UPDATE SET day = min(day, excluded.day)",
+                " ON CONFLICT (lot, party) DO UPDATE SET day = min(held_since.day, excluded.day)",
                 (shipment.lot, shipment.receiver, when),
             )
 
