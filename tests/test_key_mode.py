@@ -39,3 +39,30 @@ def test_sign_accepts_a_0600_key(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["statement"]["issuer"] == "farm-a"
+
+
+def test_epcis_import_refuses_a_key_readable_by_others(tmp_path: Path) -> None:
+    """Every command that signs with a party key holds it to 0600, not only ``sign``."""
+    key = tmp_path / "farm.key"
+    subprocess.run([PROVENANCE, "keygen", "--out", str(key)], check=True, capture_output=True)
+    key.chmod(0o644)
+    doc = tmp_path / "doc.jsonld"
+    doc.write_text(json.dumps({"type": "EPCISDocument", "epcisBody": {"eventList": []}}))
+    r = subprocess.run(
+        [
+            PROVENANCE,
+            "epcis",
+            "import",
+            str(doc),
+            "--key",
+            str(key),
+            "--as",
+            "farm-a",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode != 0 and "0644" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()

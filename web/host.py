@@ -52,6 +52,10 @@ def host_problem(host: str) -> str | None:
             if too_long:
                 return f"has a label of {len(too_long[0])} characters; a label has at most 63"
             return "is not a host name (letters, digits and hyphens in dot-separated labels)"
+        try:  # an "xn--" label must be valid punycode: Werkzeug decodes it for host_url
+            name.encode("ascii").decode("idna")
+        except UnicodeError:
+            return "has a label that is not valid punycode (IDNA)"
     if port is not None and (not _PORT.fullmatch(port) or not 0 < int(port) < 65536):
         return "has a port that is not a number from 1 to 65535"
     return None

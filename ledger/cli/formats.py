@@ -100,7 +100,7 @@ def epcis_import(
     if server and out:
         raise click.UsageError("--server and --out exclude each other")
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
-    key = PrivateKey.load(key_file)
+    key = PrivateKey.load(key_file, strict_mode=True)  # a party key others can read is refused
     document = parse(data)
     with _source(server, home, out) as source:
         directory = Directory.from_parties(source.parties(), awaiting_receipt(source.entries))
