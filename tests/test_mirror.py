@@ -501,3 +501,42 @@ def test_serve_starts_on_a_mirror_but_not_on_a_ledger_that_lost_its_key(
     backup(big, keyless / "ledger.db")
     with pytest.raises(ConfigError, match="does not exist"):
         check_home(keyless)
+
+
+# -- review findings ---------------------------------------------------------------------------
+
+
+def test_a_partial_tile_no_checkpoint_ends_with_is_404(big: Ledger, app: Any) -> None:
+    """Only widths a checkpoint's tree ends with are published (as in a static export)."""
+    client = app.test_client()
+    sizes = {s for (s,) in big.conn.execute("SELECT size FROM checkpoints")}
+    unsigned = next(s for s in range(big.size - 1, 0, -1) if s not in sizes and s % 256)
+    for kind in ("0", "entries"):
+        r = client.get(f"/tile/{kind}/{unsigned // 256:03d}.p/{unsigned % 256}")
+        assert r.status_code == 404 and "no checkpoint" in r.get_json()["error"]["message"]
+    size = big.latest_checkpoint().checkpoint.size
+    assert client.get(f"/tile/1/000.p/{size >> 8}").status_code == 200  # a checkpoint's level-1 width
+
+
+def test_tiles_refuses_another_trees_tiles_in_a_folder_without_checkpoint(
+    big: Ledger, published: Path, tmp_path: Path
+) -> None:
+    """Files already there are ours only if they hold our bytes: another tree's tiles, its
+    checkpoint removed, are an error naming the file, and no checkpoint is written."""
+    out = tmp_path / "foreign"
+    shutil.copytree(published, out)
+    (out / "checkpoint").unlink()
+    tile = out / "tile" / "0" / "001"
+    tile.write_bytes(bytes([tile.read_bytes()[0] ^ 1]) + tile.read_bytes()[1:])
+    done = run("tiles", out, "--home", big.home)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "tile/0/001" in done.stderr and "another tree" in done.stderr
+    assert not (out / "checkpoint").exists()
+    (out / "tile" / "0" / "001").unlink()
+    again = run("tiles", out, "--home", big.home)  # the ledger's own files pass, once it is gone
+    assert again.returncode == 0 and files_of(out) == files_of(published), again.stderr
+
+
+def test_a_partial_tile_of_a_level_far_above_the_tree_is_404(big: Ledger, app: Any) -> None:
+    r = app.test_client().get("/tile/8/145.p/120")  # sizes past 2**64: no SQLite integer holds them
+    assert r.status_code == 404 and r.get_json()["error"]["code"] != "internal"

@@ -122,3 +122,17 @@ def test_a_forged_cosignature_of_a_known_witness_rejects_the_note() -> None:
     forged = note.add_signatures(cp.note, [good.rstrip("\n").split("\n")[-1] + "\n"])
     with pytest.raises(BadSignature, match="w0.example does not verify"):
         p.check(forged)
+
+
+def test_a_policy_log_name_must_be_the_checkpoint_origin() -> None:
+    """The operator's real key under another name is another log (tlog-policy): a bundle's
+    checkpoint of ORIGIN must not pass a policy that names ``evil.example/otherlog``."""
+    renamed = note.Verifier("evil.example/otherlog", LOG.verifier.public)
+    p = Policy.from_text(policy_text("quorum none").replace(LOG.verifier.to_text(), renamed.to_text()))
+    with pytest.raises(BadSignature, match="as 'evil.example/otherlog', but the checkpoint's origin is"):
+        p.check(signed(3, []), LOG.verifier)
+    with pytest.raises(BadSignature, match="not signed by a log of the policy"):
+        p.check(signed(3, []))
+    assert (
+        Policy.from_text(policy_text("quorum none")).check(signed(3, []), LOG.verifier).checkpoint.size == 3
+    )

@@ -71,7 +71,9 @@ def check(conn: sqlite3.Connection, st: Statement, recorded_at: str) -> None:
         if shipment is not None and b["accepted"]:
             conn.execute(
                 "INSERT INTO held_since (lot, party, day) VALUES (?, ?, ?)"
-                " ON CONFLICT (lot, party) DO UPDATE SET day = min(day, excluded.day)",
+                # CASE, not min(): the same text runs on SQLite and PostgreSQL
+                " ON CONFLICT (lot, party) DO UPDATE SET day ="
+                " CASE WHEN excluded.day < held_since.day THEN excluded.day ELSE held_since.day END",
                 (shipment.lot, shipment.receiver, when),
             )
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.crypto.canonical import MAX_SAFE_INTEGER, jcs, parse
-from ledger.crypto.keys import PublicKey, b64, statement_message, unb64
 from ledger.crypto.ed25519 import key_problem
+from ledger.crypto.keys import PublicKey, b64, statement_message, unb64
 from ledger.errors import InvalidField, Malformed, MissingField, TooLarge, UnknownField, UnknownType
 from ledger.model import fields as f
 from ledger.tlog.merkle import leaf_hash

@@ -12,7 +12,7 @@ import sqlite3
 
 from ledger.errors import IntegrityError, NotFound
 from ledger.store import sqlite as store
-from ledger.tlog.tiles import Tile, encode_bundle, encode_hashes, level_width
+from ledger.tlog.tiles import TILE_HEIGHT, Tile, encode_bundle, encode_hashes, level_width
 
 
 def check_published(tile: Tile, size: int) -> None:
@@ -20,6 +20,19 @@ def check_published(tile: Tile, size: int) -> None:
     have = level_width(size, tile.level or 0)
     if tile.first + tile.width > have:
         raise NotFound(f"{tile.path} is not part of the tree of the latest checkpoint (size {size})")
+
+
+def check_checkpointed(conn: sqlite3.Connection, tile: Tile, size: int) -> None:
+    """Raise ``NotFound`` for a partial tile whose width is the rightmost width of no
+    checkpointed tree up to ``size``: such a path names a tree state nobody was shown."""
+    if tile.full:
+        return
+    shift = TILE_HEIGHT * (tile.level or 0)
+    hashes = tile.first + tile.width  # the level's width in the trees that have this tile
+    lowest, highest = hashes << shift, min(size, ((hashes + 1) << shift) - 1)
+    if lowest <= size and next(store.checkpoint_sizes(conn, lowest - 1, highest), None) is not None:
+        return
+    raise NotFound(f"{tile.path}: no checkpoint has a tree whose rightmost tile is that wide")
 
 
 def tile_bytes(conn: sqlite3.Connection, tile: Tile, size: int) -> bytes:

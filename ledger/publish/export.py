@@ -2,11 +2,13 @@
 
 Incremental: the ``checkpoint`` already in ``DIR`` says what was published; a run writes the
 full tiles completed since then and the partial tiles of every checkpointed size that are
-still the rightmost of their level, and skips any file that exists (tile files never change:
-a different width is a different path). Atomic: each file is written to a temporary name and
-renamed, all of them are flushed to disk, and only then is ``checkpoint`` replaced the same
-way. A run killed half-way leaves the old checkpoint, which every file it names still
-matches; the new files are there early but no checkpoint points a reader to them yet.
+still the rightmost of their level, and skips a file that is already there only if it holds
+exactly the bytes it would write (tile files never change: a different width is a different
+path; other bytes mean another tree's tiles, an error naming the file). Atomic: each file
+is written to a temporary name and renamed, all of them are flushed to disk, and only then
+is ``checkpoint`` replaced the same way. A run killed half-way leaves the old checkpoint,
+which every file it names still matches; the new files are there early but no checkpoint
+points a reader to them yet.
 """
 
 from __future__ import annotations
@@ -49,10 +51,12 @@ def export_tiles(ledger: Ledger, out: Path) -> Exported:
         old = published_size(ledger, out)
         for tile in tiles_to_write(conn, old, new):
             path = out / tile.path
+            data = tile_bytes(conn, tile, new)
             if path.exists():
+                check_same(path, data)
                 skipped += 1
                 continue
-            write_atomic(path, tile_bytes(conn, tile, new))
+            write_atomic(path, data)
             written += 1
     os.sync()  # every tile on disk before the checkpoint that names them
     write_atomic(out / CHECKPOINT, latest.note.encode(), durable=True)
@@ -76,6 +80,20 @@ def published_size(ledger: Ledger, out: Path) -> int:
     if ledger.root(cp.size) != cp.root:
         raise ConfigError(f"{out} holds a tree of {cp.size} entries whose root is not this ledger's")
     return cp.size
+
+
+def check_same(path: Path, data: bytes) -> None:
+    """A file the run would write is already there: it must hold exactly our bytes (a folder
+    with another tree's tiles but no ``checkpoint`` must not pass as ours)."""
+    try:
+        there = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{path} is already there and cannot be read: {e.strerror}") from e
+    if there != data:
+        raise ConfigError(
+            f"{path} is already there with other bytes than this ledger's tile: it belongs to"
+            " another tree; publish into an empty folder or remove it"
+        )
 
 
 def tiles_to_write(conn: sqlite3.Connection, old: int, new: int) -> Iterator[Tile]:

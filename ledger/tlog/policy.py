@@ -165,8 +165,17 @@ class Policy:
         logs), and cosigned to the quorum. Returns the checkpoint; raises ``BadSignature``
         (``QuorumNotMet`` when the cosignatures fall short) or ``Malformed``."""
         verifiers = [log] if log is not None else [Verifier(k.name, k.public) for k in self.logs]
-        if log is not None and self.logs and not any(k.public == log.public for k in self.logs):
-            raise BadSignature(f"the log key {log.to_text()} is not one of the policy's logs")
+        if log is not None and self.logs:
+            named = [k for k in self.logs if k.public == log.public]
+            if not named:
+                raise BadSignature(f"the log key {log.to_text()} is not one of the policy's logs")
+            if not any(k.name == log.name for k in named):
+                # tlog-policy: a log's key name is its origin; the same key under another name
+                # is another log, so it vouches for nothing here.
+                raise BadSignature(
+                    f"the policy names the log key {log.to_text().rsplit('+', 1)[-1]} as"
+                    f" {named[0].name!r}, but the checkpoint's origin is {log.name!r}"
+                )
         if not verifiers:
             raise BadSignature("the policy names no log and no log key was given")
         opened: SignedCheckpoint | None = None

@@ -45,6 +45,7 @@ class Request:
     proof: tuple[bytes, ...]
     note: str
     checkpoint: Checkpoint
+    text: str  # the checkpoint body exactly as sent: what the log signed and we cosign
 
 
 class Refused(Exception):
@@ -85,7 +86,11 @@ def parse_request(body: bytes) -> Request:
         checkpoint = Checkpoint.from_text(checkpoint_text)
     except LedgerError as e:
         raise Refused(400, f"checkpoint: {e.describe()}") from e
-    return Request(int(match.group(1)), tuple(proof), note, checkpoint)
+    if checkpoint.to_text() != checkpoint_text:
+        # e.g. a root in base64 with non-zero padding bits: it decodes to the same hash, but
+        # a cosignature covers the text, so two spellings of one tree must not both pass.
+        raise Refused(400, "checkpoint: the root hash is not in canonical base64")
+    return Request(int(match.group(1)), tuple(proof), note, checkpoint, checkpoint_text)
 
 
 def add_checkpoint(home: WitnessHome, body: bytes, clock: Callable[[], float] = time.time) -> Reply:
@@ -105,7 +110,7 @@ def add_checkpoint(home: WitnessHome, body: bytes, clock: Callable[[], float] = 
             with home.locked(origin) as current:
                 assert current is not None
                 _check_consistency(request, current)
-                line = home.cosigner.cosign(cp.to_text(), int(clock()))
+                line = home.cosigner.cosign(request.text, int(clock()))
                 home.save(origin, cp.size, cp.root, _monitor_note(request, log_lines, line))
         except Refused as e:
             if e.reply.status == 422:  # signed by the log and inconsistent: evidence to keep
@@ -158,7 +163,7 @@ class _Stale(Refused):
 def _monitor_note(request: Request, log_lines: list[SignatureLine], line: str) -> str:
     """The checkpoint as monitors read it: the log's signatures the witness verified, then its
     own cosignature (other witnesses' lines are left out)."""
-    return request.checkpoint.to_text() + "\n" + "".join(ln.to_text() for ln in log_lines) + line
+    return request.text + "\n" + "".join(ln.to_text() for ln in log_lines) + line
 
 
 def monitor_checkpoint(home: WitnessHome, origin_hash: str) -> Reply:

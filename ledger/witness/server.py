@@ -23,6 +23,9 @@ _MONITOR = re.compile(r"/([0-9a-f]{64})/checkpoint")
 
 class WitnessServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog: the standard library's 5 makes the kernel reset connections when
+    # a few dozen logs or clients connect at once; each accepted one gets its own thread.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], home: WitnessHome, quiet: bool = False) -> None:
         if ":" in address[0]:

@@ -7,7 +7,8 @@ once and shared by every witness at that size), a 409 tells the witness's size a
 request is sent once more from there, and each request has its own timeout. Every witness
 has its own thread; the appends never wait for any of them.
 
-A refusal for inconsistency (422), or a witness that has cosigned a larger tree than the log
+A refusal for inconsistency (422, or a 409 naming the very size sent from that size: the
+witness holds another root for it), or a witness that has cosigned a larger tree than the log
 holds, is an alarm: logged, stored for good in the ledger file, and shown in
 ``GET /api/v1/ledger``. It is never cleared by a later success.
 """
@@ -135,6 +136,17 @@ class WitnessWorker:
                     self._answered(ledger, answer, old, size, note)
                     break
                 self.state.size = stale
+                if stale == size and old == size:
+                    # Asked from its own size, it still will not cosign this size: it holds
+                    # another checkpoint of the same size (C2SP witnesses may say 409 here).
+                    self._alarm(
+                        ledger,
+                        size,
+                        409,
+                        f"the witness has cosigned another checkpoint of size {size}: refused this"
+                        f" one as inconsistent (409 at the same size)",
+                    )
+                    break
                 if stale > size:
                     self._alarm(
                         ledger,

@@ -1,9 +1,11 @@
 """C2SP tlog-tiles over HTTP (SPEC §13): ``/tile/<L>/<N>[.p/<W>]`` and ``/tile/entries/<N>[.p/<W>]``.
 
-Everything a checkpoint covers is served: the full tiles, and each partial tile up to the
-latest checkpoint's size. A tile's bytes never change (a different width is a different
-path), so every tile is cached for a week as immutable; entry bundles are gzip-encoded for
-clients that accept it (C2SP: compressed at the HTTP layer). ``/checkpoint`` is in ``routes``.
+Everything a checkpoint covers is served: the full tiles up to the latest checkpoint's size,
+and a partial tile only at a width some checkpoint's tree ends with (any other width is a
+404, as in a static export: it names a tree state no checkpoint showed). A tile's bytes
+never change (a different width is a different path), so every tile is cached for a week as
+immutable; entry bundles are gzip-encoded for clients that accept it (C2SP: compressed at
+the HTTP layer). ``/checkpoint`` is in ``routes``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import gzip
 from flask import Blueprint, Response, request
 
 from ledger.errors import LedgerError, NotFound
-from ledger.publish.content import tile_bytes
+from ledger.publish.content import check_checkpointed, tile_bytes
 from ledger.store import sqlite as store
 from ledger.tlog.tiles import Tile
 from web.errors import error_response
@@ -39,6 +41,7 @@ def tile(path: str) -> Response:
     ledger = get_ledger()
     with store.read_transaction(ledger.conn):
         size = ledger.latest_checkpoint().checkpoint.size
+        check_checkpointed(ledger.conn, wanted, size)
         data = tile_bytes(ledger.conn, wanted, size)
     response = Response(data, mimetype="application/octet-stream")
     response.headers["Cache-Control"] = IMMUTABLE
