@@ -25,7 +25,6 @@ psycopg 3, so one text of SQL runs on both backends (``dialect`` rewrites it):
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import threading
@@ -124,8 +123,10 @@ class Connection:
         """Give the connection and the pool back on garbage collection, as ``sqlite3``
         closes (handles cached per thread are never closed explicitly)."""
         if getattr(self, "_pool", None) is not None:
-            with contextlib.suppress(Exception):  # at interpreter exit the module may be gone
+            try:
                 self.close()
+            except Exception:  # at interpreter exit the modules close() needs may be gone
+                pass
 
     def __enter__(self) -> Connection:
         return self
