@@ -123,7 +123,7 @@ class Connection:
         """Give the connection and the pool back on garbage collection, as ``sqlite3``
         closes (handles cached per thread are never closed explicitly)."""
         if getattr(self, "_pool", None) is not None:
-            try:
+            try:  # noqa: SIM105 (contextlib itself may be gone at interpreter exit)
                 self.close()
             except Exception:  # at interpreter exit the modules close() needs may be gone
                 pass
