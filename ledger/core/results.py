@@ -23,15 +23,24 @@ REFUSED = -1
 
 
 class Refused(LedgerError):
-    """A refusal read back from ``Results``: the same code and body as the error it was."""
+    """A refusal read back from ``Results``: the same code and body as the error it was.
+    Built directly (``Refused(message, field=…)``) it is an ordinary error of its own code."""
 
-    def __init__(self, body: dict[str, Any]) -> None:
-        super().__init__(str(body.get("message", "")), field=body.get("field"))
-        self.code = str(body.get("code", "error"))  # type: ignore[misc]  # the refusal's own code
+    status, code = 422, "refused"
+
+    def __init__(self, message: str, *, field: str | None = None, body: dict[str, Any] | None = None) -> None:
+        super().__init__(message, field=field)
         self.body = body
+        if body is not None:
+            self.code = str(body.get("code", self.code))  # type: ignore[misc]  # the refusal's own code
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Refused:
+        field = body.get("field")
+        return cls(str(body.get("message", "")), field=field if isinstance(field, str) else None, body=body)
 
     def to_json(self) -> dict[str, Any]:
-        return {"error": self.body}
+        return {"error": self.body} if self.body is not None else super().to_json()
 
 
 class Results:
@@ -69,7 +78,7 @@ class Results:
                 yield mark
             else:
                 assert spool is not None
-                yield Refused(json.loads(spool.readline()))
+                yield Refused.from_body(json.loads(spool.readline()))
 
     def close(self) -> None:
         if self._spool is not None:
