@@ -30,6 +30,27 @@ from ledger.core.ledger import Ledger  # noqa: E402
 from ledger.demo.builder import Builder  # noqa: E402
 
 
+def origin_bodies(b: Any, farm: str, prefix: str, n: int) -> list[str]:
+    """``n`` signed material-origin envelopes of ``farm`` (lots ``<prefix>-<i>``), as JSON text."""
+    return [
+        json.dumps(
+            b.envelope(
+                "material-origin",
+                farm,
+                {
+                    "lot": f"{prefix}-{i}",
+                    "material": "cotton",
+                    "quantity": {"amount": "1", "unit": "kg"},
+                    "origin": {"country": "IN"},
+                    "produced_on": "2026-01-01",
+                    "certifications": [],
+                },
+            ).to_json()
+        )
+        for i in range(n)
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -82,23 +103,7 @@ def appends_per_second(provenance: str, home: Path, group: bool, n: int = 1600, 
     with Ledger.open(home) as ledger:
         b = Builder(ledger, seed=f"http-{group}")
         b.party(f"http-farm-{int(group)}", "HTTP Farm", "farm", "IN")
-        bodies = [
-            json.dumps(
-                b.envelope(
-                    "material-origin",
-                    f"http-farm-{int(group)}",
-                    {
-                        "lot": f"http-{int(group)}-{i}",
-                        "material": "cotton",
-                        "quantity": {"amount": "1", "unit": "kg"},
-                        "origin": {"country": "IN"},
-                        "produced_on": "2026-01-01",
-                        "certifications": [],
-                    },
-                ).to_json()
-            )
-            for i in range(n)
-        ]
+        bodies = origin_bodies(b, f"http-farm-{int(group)}", f"http-{int(group)}", n)
     server = Server(provenance, home, PROVENANCE_GROUP_COMMIT="1" if group else "0")
     try:
         chunks = [bodies[i::clients] for i in range(clients)]

@@ -9,13 +9,12 @@
 from __future__ import annotations
 
 import http.client
-import json
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from bench_http import Server, median_ms
+from bench_http import Server, median_ms, origin_bodies
 
 from ledger.core.ledger import Ledger
 from ledger.demo.builder import Builder
@@ -25,23 +24,7 @@ def _bodies(home: Path, tag: str, n: int) -> list[str]:
     with Ledger.open(home) as ledger:
         b = Builder(ledger, seed=f"pg-{tag}")
         b.party(f"pg-farm-{tag}", "Bench Farm", "farm", "IN")
-        return [
-            json.dumps(
-                b.envelope(
-                    "material-origin",
-                    f"pg-farm-{tag}",
-                    {
-                        "lot": f"pg-{tag}-{i}",
-                        "material": "cotton",
-                        "quantity": {"amount": "1", "unit": "kg"},
-                        "origin": {"country": "IN"},
-                        "produced_on": "2026-01-01",
-                        "certifications": [],
-                    },
-                ).to_json()
-            )
-            for i in range(n)
-        ]
+        return origin_bodies(b, f"pg-farm-{tag}", f"pg-{tag}", n)
 
 
 def appends_per_second(provenance: str, home: Path, servers: int, tag: str, n: int = 1600) -> float:
